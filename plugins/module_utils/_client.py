@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) fleetota.cloud developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The platform client contract, the connection options, and the factory.
+
+Modules and the inventory plugin read their options differently, then both call
+create_client() with a plain dict; everything after that is shared.
+"""
+
+import re
+
+from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ConfigError
+from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy, Transport
+
+# option name -> (argument spec type, env var, secret)
+CONNECTION_OPTIONS = {
+    'platform': ('str', 'FLEETOTA_PLATFORM', False),
+    'endpoint': ('str', 'FLEETOTA_ENDPOINT', False),
+    'username': ('str', 'FLEETOTA_USERNAME', False),
+    'password': ('str', 'FLEETOTA_PASSWORD', True),
+    'access_key': ('str', 'FLEETOTA_ACCESS_KEY', False),
+    'secret_key': ('str', 'FLEETOTA_SECRET_KEY', True),
+    'org_id': ('str', 'FLEETOTA_ORG_ID', False),
+    'validate_certs': ('bool', 'FLEETOTA_VALIDATE_CERTS', False),
+    'ca_path': ('path', None, False),
+    'timeout': ('float', None, False),
+}
+
+# What each platform needs besides platform and endpoint.
+REQUIRED_CREDENTIALS = {
+    'magewell': ('username', 'password'),
+}
+
+SUPPORTED_PLATFORMS = tuple(sorted(REQUIRED_CREDENTIALS))
+
+_URL_RE = re.compile(r'^https?://[^/\s?#]+(/[^\s?#]*)?$')
+
+
+class PlatformClient:
+    """What every vendor client implements. One instance serves one module run or inventory parse."""
+
+    platform = None
+
+    def __init__(self, transport):
+        self.transport = transport
+        self.jobs = []
+
+    @property
+    def api_calls(self):
+        return self.transport.calls
+
+    def close(self):
+        """End the session (logout) and release connections. Never raises."""
+        self.transport.close()
+
+    def list_devices(self):
+        """Every device the credentials can see, as Device objects."""
+        raise NotImplementedError
+
+    def get_devices(self, ids):
+        """Dict id -> Device for the ids that exist; unknown ids are simply absent."""
+        raise NotImplementedError
+
+    def list_firmwares(self, devices=None, product=None, hardware_version=None):
+        """Catalog entries (released or not) relevant to `devices`, or filtered by product/hardware."""
+        raise NotImplementedError
+
+    def firmware_fits(self, firmware, device):
+        """True when the vendor would accept `firmware` for `device`."""
+        if firmware.product is not None and firmware.product != device.product:
+            return False
+        if firmware.hardware_version is not None and device.hardware_version is not None:
+            return firmware.hardware_version == device.hardware_version
+        return True
+
+    def start_upgrade(self, firmware, devices):
+        """Ask the vendor to install `firmware` on `devices`; dict id -> StartResult.
+
+        Sends as few requests as the vendor allows and records job ids in self.jobs.
+        """
+        raise NotImplementedError
+
+    def poll(self, devices):
+        """Dict id -> Progress for devices being upgraded."""
+        raise NotImplementedError
+
+
+def validate_connection(options):
+    """Check the connection options; raises ConfigError naming the bad value and what would be right."""
+    platform = options.get('platform')
+    if not platform:
+        raise ConfigError('platform is required: one of %s (option platform or env FLEETOTA_PLATFORM)' % ', '.join(SUPPORTED_PLATFORMS))
+    if platform not in REQUIRED_CREDENTIALS:
+        raise ConfigError("platform '%s' is not supported: use one of %s" % (platform, ', '.join(SUPPORTED_PLATFORMS)))
+    endpoint = options.get('endpoint')
+    if not endpoint:
+        raise ConfigError('endpoint is required: the base URL of the %s API, e.g. https://cloud.example.com '
+                          '(option endpoint or env FLEETOTA_ENDPOINT)' % platform)
+    if not _URL_RE.match(endpoint):
+        raise ConfigError("endpoint '%s' is not a URL: expected http(s)://host[:port][/path], e.g. https://cloud.example.com" % endpoint)
+    missing = [name for name in REQUIRED_CREDENTIALS[platform] if not options.get(name)]
+    if missing:
+        raise ConfigError('platform %s needs %s: set %s' % (
+            platform, ' and '.join(missing),
+            ', '.join('option %s or env %s' % (name, CONNECTION_OPTIONS[name][1]) for name in missing)))
+    timeout = options.get('timeout')
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise ConfigError("timeout '%s' is not valid: expected a positive number of seconds" % (timeout,))
+
+
+def create_client(options, retry=None):
+    """Validate the options and build the platform client with its transport."""
+    validate_connection(options)
+    timeout = options.get('timeout') or 30.0
+    validate_certs = options.get('validate_certs')
+    transport = Transport(
+        options['endpoint'],
+        timeout=float(timeout),
+        validate_certs=True if validate_certs is None else validate_certs,
+        ca_path=options.get('ca_path'),
+        retry=retry or RetryPolicy(),
+    )
+    platform = options['platform']
+    if platform == 'magewell':
+        from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.magewell import MagewellClient
+        return MagewellClient(transport, options['username'], options['password'])
+    raise ConfigError("platform '%s' is not supported" % platform)  # unreachable: validate_connection checked it

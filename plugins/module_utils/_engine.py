@@ -1,0 +1,285 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) fleetota.cloud developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Vendor-neutral orchestration behind the modules: read, plan, act, wait.
+
+The platform client knows the vendor; this file knows the order of things, which is the
+same for all of them. Clock and sleep are injected so tests can run the wait loop fast.
+"""
+
+import time
+
+from ansible_collections.fleetota.cloud.plugins.module_utils import _plan as plan
+from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ConfigError, FleetotaError
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import Progress, StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._versions import parse_version, same_version
+
+
+def clean_device_ids(devices, option='devices'):
+    """Validate a list of device ids: non-empty strings, duplicates dropped, order kept."""
+    if not devices:
+        raise ConfigError('%s is empty: give at least one device id' % option)
+    ids = []
+    seen = set()
+    for index, value in enumerate(devices):
+        text = '' if value is None else str(value).strip()
+        if not text:
+            raise ConfigError('%s[%d] is empty: every entry must be a device id' % (option, index))
+        if text not in seen:
+            seen.add(text)
+            ids.append(text)
+    return ids
+
+
+def _versions_text(firmwares):
+    versions = sorted(set(fw.version for fw in firmwares if fw.parsed_version is not None), key=parse_version)
+    return ', '.join(versions) if versions else 'none'
+
+
+def device_info(device, catalog, fits, include_unreleased):
+    latest = plan.latest_firmware(device, catalog, fits, include_unreleased)
+    latest_version = latest.version if latest is not None else None
+    current = device.current_version
+    upgrade_available = False
+    if latest is not None:
+        current_parsed = plan.try_parse_version(current)
+        upgrade_available = current_parsed is None or latest.parsed_version > current_parsed
+    return {
+        'id': device.id,
+        'name': device.name,
+        'product': device.product,
+        'hardware_version': device.hardware_version,
+        'online': device.online,
+        'current_version': current,
+        'latest_version': latest_version,
+        'upgrade_available': upgrade_available,
+        'upgrading': device.upgrading,
+    }
+
+
+def _sort_firmwares(firmwares):
+    return sorted(firmwares, key=lambda fw: (str(fw.product), str(fw.hardware_version), fw.parsed_version is None,
+                                             fw.parsed_version if fw.parsed_version is not None else 0), reverse=False)
+
+
+def _listed(firmware, product, hardware_version, include_unreleased):
+    if not (firmware.released or include_unreleased):
+        return False
+    if product is not None and firmware.product != str(product):
+        return False
+    return hardware_version is None or firmware.hardware_version == hardware_version
+
+
+def run_info(client, devices=None, product=None, hardware_version=None, include_unreleased=False):
+    """What firmware exists and, for the devices asked about, what they run and could run."""
+    result = {'changed': False}
+    ordered = None
+    if devices is not None:
+        ids = clean_device_ids(devices)
+        found = client.get_devices(ids)
+        unknown = [device_id for device_id in ids if device_id not in found]
+        if unknown:
+            raise ConfigError('%d device id(s) not found on %s: %s' % (len(unknown), client.platform, ', '.join(unknown)))
+        ordered = [found[device_id] for device_id in ids]
+    catalog = client.list_firmwares(devices=ordered, product=product, hardware_version=hardware_version)
+    visible = [fw for fw in catalog if _listed(fw, product, hardware_version, include_unreleased)]
+    result['firmwares'] = [fw.to_dict() for fw in _sort_firmwares(visible)]
+    if ordered is not None:
+        result['devices'] = [device_info(device, catalog, client.firmware_fits, include_unreleased) for device in ordered]
+    return result
+
+
+class UpgradeRun:
+    """One firmware_upgrade invocation: validate, plan, act, wait, report."""
+
+    def __init__(self, client, devices, version=None, firmware_id=None, allow_downgrade=False, force=False, include_unreleased=False,
+                 wait=True, wait_timeout=3600.0, poll_interval=10.0, clock=time.monotonic, sleep=time.sleep):
+        self.client = client
+        self.ids = clean_device_ids(devices)
+        if (version is None) == (firmware_id is None):
+            raise ConfigError('give exactly one of version and firmware_id (got %s)' % ('both' if version is not None else 'neither'))
+        if version is not None:
+            version = str(version).strip()
+            if version != plan.LATEST:
+                try:
+                    parse_version(version)
+                except ValueError as exc:
+                    raise ConfigError("version: %s, or 'latest'" % exc)
+        self.version = version
+        self.firmware_id = firmware_id
+        self.allow_downgrade = allow_downgrade
+        self.force = force
+        self.include_unreleased = include_unreleased
+        self.wait = wait
+        if wait_timeout is None or wait_timeout <= 0:
+            raise ConfigError("wait_timeout '%s' is not valid: expected a positive number of seconds" % (wait_timeout,))
+        if poll_interval is None or poll_interval <= 0:
+            raise ConfigError("poll_interval '%s' is not valid: expected a positive number of seconds" % (poll_interval,))
+        self.wait_timeout = float(wait_timeout)
+        self.poll_interval = float(poll_interval)
+        self.clock = clock
+        self.sleep = sleep
+        self.items = []
+        self.requested = False
+
+    # -- plan ----------------------------------------------------------------------------
+
+    def _find_firmware(self, catalog):
+        wanted = str(self.firmware_id).strip()
+        for firmware in catalog:
+            if str(firmware.id) == wanted:
+                if not firmware.released and not self.include_unreleased:
+                    raise ConfigError('firmware_id %s (%s) is a test/unreleased firmware: set include_unreleased=true to install it'
+                                      % (wanted, firmware.version))
+                return firmware
+        raise ConfigError('firmware_id %s is not in the %s catalog for the products of these devices; available ids: %s' % (
+            wanted, self.client.platform, ', '.join('%s (%s %s)' % (fw.id, fw.product, fw.version) for fw in _sort_firmwares(catalog)) or 'none'))
+
+    def make_plan(self):
+        found = self.client.get_devices(self.ids)
+        devices = [found[device_id] for device_id in self.ids if device_id in found]
+        unknown = [device_id for device_id in self.ids if device_id not in found]
+        catalog = self.client.list_firmwares(devices=devices) if devices else []
+        fixed = self._find_firmware(catalog) if self.firmware_id is not None else None
+        if self.version not in (None, plan.LATEST):
+            usable = [fw for fw in catalog if fw.released or self.include_unreleased]
+            if not any(fw.parsed_version == parse_version(self.version) for fw in usable):
+                hidden = any(fw.parsed_version == parse_version(self.version) for fw in catalog)
+                raise ConfigError('version %s is %s for the products of these devices; available versions: %s' % (
+                    self.version,
+                    'a test/unreleased firmware (set include_unreleased=true to install it)' if hidden else 'not in the %s catalog' % self.client.platform,
+                    _versions_text(usable)))
+        items = []
+        for device_id in self.ids:
+            device = found.get(device_id)
+            if device is None:
+                items.append(plan.plan_unknown(device_id, self.client.platform))
+                continue
+            firmware, reason = plan.resolve_target(device, catalog, self.client.firmware_fits, version=self.version, firmware=fixed,
+                                                   include_unreleased=self.include_unreleased)
+            if firmware is None:
+                items.append(plan.plan_incompatible(device, reason))
+            else:
+                items.append(plan.plan_device(device, firmware, self.allow_downgrade, self.force))
+        self.items = items
+        return unknown
+
+    # -- act -----------------------------------------------------------------------------
+
+    def _start(self):
+        batches = {}
+        for item in self.items:
+            if item.status == plan.WOULD_UPGRADE:
+                batches.setdefault(str(item.firmware.id), []).append(item)
+        for key in sorted(batches):
+            batch = batches[key]
+            try:
+                answers = self.client.start_upgrade(batch[0].firmware, [item.device for item in batch])
+            except FleetotaError as exc:
+                for item in batch:
+                    item.status, item.msg = plan.FAILED, 'upgrade request failed: %s' % exc
+                continue
+            for item in batch:
+                answer = answers.get(item.id) or StartResult(StartResult.FAILED, 'no answer for this device')
+                if answer.status == StartResult.STARTED:
+                    item.status, self.requested = plan.STARTED, True
+                    item.msg = 'upgrade to %s started' % item.target_version
+                elif answer.status == StartResult.IN_PROGRESS:
+                    item.status, item.msg = plan.IN_PROGRESS, answer.msg
+                else:
+                    item.status, item.msg = plan.FAILED, answer.msg
+
+    def _wait(self):
+        pending = dict((item.id, item) for item in self.items if item.status in (plan.STARTED, plan.IN_PROGRESS))
+        # A device counts as having worked on the upgrade once seen busy; until then an idle
+        # device at its old version has simply not picked the job up yet.
+        seen_busy = set(item.id for item in pending.values() if item.device.upgrading)
+        deadline = self.clock() + self.wait_timeout
+        phases = {}
+        while pending:
+            try:
+                progress = self.client.poll([item.device for item in pending.values()])
+            except FleetotaError as exc:
+                for item in pending.values():
+                    item.status, item.msg = plan.FAILED, 'could not read the upgrade progress: %s' % exc
+                return
+            for device_id in list(pending):
+                item, state = pending[device_id], progress.get(device_id)
+                if state is None:
+                    continue
+                item.current_version = state.current_version
+                phases[device_id] = state.phase
+                at_target = same_version(state.current_version, item.target_version)
+                if state.state == Progress.UPGRADING:
+                    seen_busy.add(device_id)
+                elif state.state == Progress.FAILED:
+                    item.status, item.msg = plan.FAILED, state.msg or 'the upgrade failed'
+                    del pending[device_id]
+                elif at_target and (device_id in seen_busy or not item.forced):
+                    item.status, item.msg = plan.SUCCEEDED, 'now at %s' % item.target_version
+                    del pending[device_id]
+                elif device_id in seen_busy and not at_target:
+                    item.status = plan.FAILED
+                    item.msg = 'the upgrade ended at version %s instead of %s' % (state.current_version, item.target_version)
+                    del pending[device_id]
+            if not pending:
+                return
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                for device_id, item in pending.items():
+                    item.status = plan.TIMED_OUT
+                    item.msg = 'not at %s after wait_timeout=%ss (last seen: %s); the upgrade may still finish' % (
+                        item.target_version, _number(self.wait_timeout), phases.get(device_id) or 'no progress report')
+                return
+            self.sleep(min(self.poll_interval, remaining))
+
+    # -- report --------------------------------------------------------------------------
+
+    def run(self, check_mode=False):
+        """Returns (result, failure message or None)."""
+        unknown = self.make_plan()
+        if unknown:
+            return self._report(check_mode), 'no upgrade was sent: %d device id(s) not found on %s: %s' % (
+                len(unknown), self.client.platform, ', '.join(unknown))
+        if not check_mode:
+            self._start()
+            if self.wait:
+                self._wait()
+        result = self._report(check_mode)
+        failed = [item for item in self.items if item.status in (plan.FAILED, plan.TIMED_OUT)]
+        if failed:
+            shown = '; '.join('%s: %s' % (item.id, item.msg) for item in failed[:5])
+            more = ' (and %d more)' % (len(failed) - 5) if len(failed) > 5 else ''
+            return result, '%d of %d device(s) did not complete: %s%s' % (len(failed), len(self.items), shown, more)
+        return result, None
+
+    def _report(self, check_mode):
+        summary = plan.summarize(self.items)
+        if check_mode:
+            changed = summary[plan.WOULD_UPGRADE] > 0
+        else:
+            changed = self.requested or any(
+                item.device is not None and not same_version(item.previous_version, item.current_version) for item in self.items)
+        counts = ', '.join('%d %s' % (count, status.replace('_', ' ')) for status, count in summary.items() if count)
+        return {
+            'changed': changed,
+            'devices': [item.result() for item in self.items],
+            'summary': summary,
+            'jobs': list(self.client.jobs),
+            'msg': counts or 'nothing to do',
+            'diff': self.diff(),
+        }
+
+    def diff(self):
+        before, after = [], []
+        for item in self.items:
+            if item.action == plan.UPGRADE and item.status != plan.FAILED:
+                before.append('%s: %s\n' % (item.id, item.previous_version))
+                after.append('%s: %s\n' % (item.id, item.target_version))
+        return {'before': ''.join(before), 'after': ''.join(after), 'before_header': 'firmware', 'after_header': 'firmware'}
+
+
+def _number(value):
+    return int(value) if float(value).is_integer() else value
