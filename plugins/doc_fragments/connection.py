@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) fleetota.cloud developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+
+class ModuleDocFragment:
+
+    # The connection options, documented once for every module and the inventory plugin.
+    DOCUMENTATION = r'''
+options:
+  platform:
+    description:
+      - The vendor cloud to talk to.
+      - If not set, the value of the E(FLEETOTA_PLATFORM) environment variable is used.
+    type: str
+    required: true
+    choices: [magewell]
+  endpoint:
+    description:
+      - Base URL of the vendor API, for example V(https://cloud.example.com) for a Magewell Control Cloud.
+      - If not set, the value of the E(FLEETOTA_ENDPOINT) environment variable is used.
+    type: str
+    required: true
+  username:
+    description:
+      - User name to log in with (O(platform=magewell)). Upgrades need a user with administrator rights.
+      - If not set, the value of the E(FLEETOTA_USERNAME) environment variable is used.
+    type: str
+  password:
+    description:
+      - Password of O(username) (O(platform=magewell)). Only its MD5 hash is sent, as the vendor API requires; it never appears in output.
+      - If not set, the value of the E(FLEETOTA_PASSWORD) environment variable is used.
+    type: str
+  access_key:
+    description:
+      - Access key of the API credentials (Tuya Access ID, IoT Core AccessKeyId, EnOS app key), for the platforms that sign requests.
+      - If not set, the value of the E(FLEETOTA_ACCESS_KEY) environment variable is used.
+    type: str
+  secret_key:
+    description:
+      - The secret matching O(access_key). It never appears in output.
+      - If not set, the value of the E(FLEETOTA_SECRET_KEY) environment variable is used.
+    type: str
+  org_id:
+    description:
+      - Organization id, for platforms that scope every call to one.
+      - If not set, the value of the E(FLEETOTA_ORG_ID) environment variable is used.
+    type: str
+  validate_certs:
+    description:
+      - Verify the TLS certificate of O(endpoint). Only turn this off for a lab endpoint.
+      - If not set, the value of the E(FLEETOTA_VALIDATE_CERTS) environment variable is used.
+    type: bool
+    default: true
+  ca_path:
+    description:
+      - A CA bundle file to verify O(endpoint) with, instead of the system's.
+    type: path
+  timeout:
+    description:
+      - Seconds to wait for each HTTP request. Failed requests are retried with backoff on
+        connection errors, HTTP 429 and 5xx, honouring C(Retry-After).
+    type: float
+    default: 30
+notes:
+  - Requests go from the host that runs the task, normally the controller (C(ansible_connection=local) on device hosts).
+  - Use C(module_defaults) with C(group/fleetota.cloud.firmware) to set the connection options once for every module of this collection.
+requirements:
+  - requests
+'''
+
+    # The same options for plugins, which read environment variables through their option definitions.
+    PLUGIN = r'''
+options:
+  platform:
+    env:
+      - name: FLEETOTA_PLATFORM
+  endpoint:
+    env:
+      - name: FLEETOTA_ENDPOINT
+  username:
+    env:
+      - name: FLEETOTA_USERNAME
+  password:
+    env:
+      - name: FLEETOTA_PASSWORD
+  access_key:
+    env:
+      - name: FLEETOTA_ACCESS_KEY
+  secret_key:
+    env:
+      - name: FLEETOTA_SECRET_KEY
+  org_id:
+    env:
+      - name: FLEETOTA_ORG_ID
+  validate_certs:
+    env:
+      - name: FLEETOTA_VALIDATE_CERTS
+'''

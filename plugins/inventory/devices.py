@@ -1,0 +1,162 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) fleetota.cloud developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r'''
+name: devices
+short_description: Devices of a vendor firmware cloud as Ansible hosts
+version_added: 1.0.0
+description:
+  - One host per device of a vendor cloud (Magewell Control Cloud), named by its id or its name, with the device's
+    product, hardware and firmware version as host variables, and a group per platform.
+  - Uses a configuration file ending in C(fleetota.yml) or C(fleetota.yaml).
+  - Supports C(compose), C(groups) and C(keyed_groups), and inventory caching (a cached run makes no API call).
+  - Device hosts run their tasks on the controller (C(ansible_connection=local)).
+author:
+  - fleetota.cloud developers (@fleetota)
+extends_documentation_fragment:
+  - fleetota.cloud.connection
+  - fleetota.cloud.connection.plugin
+  - ansible.builtin.constructed
+  - ansible.builtin.inventory_cache
+options:
+  plugin:
+    description: The name of this plugin; it must always be V(fleetota.cloud.devices).
+    type: str
+    required: true
+    choices: [fleetota.cloud.devices]
+  hostname:
+    description:
+      - What to name each host. V(id) is the device id (Magewell serial number), unique by construction.
+      - V(name) is the device name; devices without a name, or whose name another device already took, keep their id.
+    type: str
+    default: id
+    choices: [id, name]
+  products:
+    description:
+      - Only devices of these products (Magewell C(product-id)). Empty means every product.
+    type: list
+    elements: str
+    default: []
+  online_only:
+    description:
+      - Only devices that are online now.
+    type: bool
+    default: false
+'''
+
+EXAMPLES = r'''
+# magewell.fleetota.yml: every Magewell device, grouped by product and by firmware version
+plugin: fleetota.cloud.devices
+platform: magewell
+endpoint: https://cloud.example.com
+username: Admin
+# password from the FLEETOTA_PASSWORD environment variable (an AWX credential sets it)
+keyed_groups:
+  - key: fleetota_product
+    prefix: product
+  - key: fleetota_firmware_version | replace('.', '_')
+    prefix: firmware
+groups:
+  offline: not fleetota_online
+compose:
+  ansible_python_interpreter: ansible_playbook_python
+
+---
+# online encoders of product 770 only, cached for an hour
+plugin: fleetota.cloud.devices
+platform: magewell
+endpoint: https://cloud.example.com
+username: Admin
+products: ["770"]
+online_only: true
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/fleetota-inventory
+cache_timeout: 3600
+'''
+
+from ansible.errors import AnsibleError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+
+from ansible_collections.fleetota.cloud.plugins.module_utils._client import CONNECTION_OPTIONS, create_client
+from ansible_collections.fleetota.cloud.plugins.module_utils._errors import FleetotaError
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device
+from ansible_collections.fleetota.cloud.plugins.module_utils._transport import HAS_REQUESTS
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+
+    NAME = 'fleetota.cloud.devices'
+
+    def verify_file(self, path):
+        return super().verify_file(path) and path.endswith(('fleetota.yml', 'fleetota.yaml'))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        options = dict((name, self.get_option(name)) for name in CONNECTION_OPTIONS)
+
+        cache_key = self.get_cache_key(path)
+        use_cache = self.get_option('cache') and cache
+        update_cache = self.get_option('cache') and not cache
+        raw = None
+        if use_cache:
+            try:
+                raw = self._cache[cache_key]
+            except KeyError:
+                update_cache = True
+        if raw is None:
+            raw = self._fetch(options)
+        if update_cache:
+            self._cache[cache_key] = raw
+        # The cached payload is shared; build from copies so filters never alter it.
+        self._populate(options['platform'], [Device.from_dict(dict(entry, extra=dict(entry.get('extra') or {}))) for entry in raw])
+
+    def _fetch(self, options):
+        if not HAS_REQUESTS:
+            raise AnsibleError('the fleetota.cloud.devices inventory needs the Python library requests on the controller (pip install requests)')
+        client = None
+        try:
+            client = create_client(options)
+            return [device.to_dict() for device in client.list_devices()]
+        except FleetotaError as exc:
+            raise AnsibleError('fleetota.cloud.devices: %s' % exc)
+        finally:
+            if client is not None:
+                client.close()
+
+    def _populate(self, platform, devices):
+        products = set(str(product) for product in self.get_option('products') or [])
+        online_only = self.get_option('online_only')
+        by_name = self.get_option('hostname') == 'name'
+        strict = self.get_option('strict')
+        platform_group = self.inventory.add_group('fleetota_%s' % platform)
+        taken = set()
+        for device in sorted(devices, key=lambda d: d.id):
+            if products and device.product not in products:
+                continue
+            if online_only and not device.online:
+                continue
+            host = device.id
+            if by_name and device.name and device.name not in taken:
+                host = device.name
+            taken.add(host)
+            self.inventory.add_host(host, group=platform_group)
+            hostvars = {
+                'fleetota_platform': platform,
+                'fleetota_device_id': device.id,
+                'fleetota_device_name': device.name,
+                'fleetota_product': device.product,
+                'fleetota_hardware_version': device.hardware_version,
+                'fleetota_firmware_version': device.current_version,
+                'fleetota_online': device.online,
+                'ansible_connection': 'local',
+            }
+            for key, value in hostvars.items():
+                self.inventory.set_variable(host, key, value)
+            variables = self.inventory.get_host(host).get_vars()
+            self._set_composite_vars(self.get_option('compose'), variables, host, strict=strict)
+            self._add_host_to_composed_groups(self.get_option('groups'), variables, host, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option('keyed_groups'), variables, host, strict=strict)

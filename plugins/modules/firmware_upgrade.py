@@ -1,0 +1,210 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) fleetota.cloud developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r'''
+module: firmware_upgrade
+short_description: Upgrade device firmware through a vendor cloud, planned, batched and waited for
+version_added: 1.0.0
+description:
+  - Plans first (for each device, its current version, the target, and the action), then acts on the plan with
+    as few vendor requests as the vendor allows (Magewell, one C(upgrade/start) per product family, model and
+    hardware version), and waits until every device reports the target version.
+  - A device already at the target is not touched. A device already upgrading is waited for, not restarted.
+    Re-running after success changes nothing.
+  - A device running a newer version than the target is left alone and reported, unless O(allow_downgrade=true).
+    A device the target firmware does not fit is reported as incompatible and skipped.
+  - The task fails only after every device has been reported, when any device ended V(failed) or V(timed_out),
+    or before any write when the input is wrong (unknown device ids, a version not in the catalog).
+author:
+  - fleetota.cloud developers (@fleetota)
+extends_documentation_fragment:
+  - fleetota.cloud.connection
+attributes:
+  check_mode:
+    support: full
+    description: Returns the plan, with RV(devices[].status=would_upgrade) for the devices that would be upgraded, and sends no write request.
+  diff_mode:
+    support: full
+    description: The diff lists, per device to upgrade, the version before and after.
+options:
+  devices:
+    description:
+      - Device ids to upgrade (Magewell serial numbers). May be long (thousands); duplicates are ignored.
+    type: list
+    elements: str
+    required: true
+  version:
+    description:
+      - The target version, or V(latest) for the newest released firmware that fits each device.
+      - Exactly one of O(version) and O(firmware_id).
+    type: str
+  firmware_id:
+    description:
+      - The catalog id of the firmware to install (RV(fleetota.cloud.firmware_info#module:firmwares[].id)).
+      - Exactly one of O(version) and O(firmware_id).
+    type: str
+  allow_downgrade:
+    description:
+      - Install the target on devices that run a newer version.
+    type: bool
+    default: false
+  force:
+    description:
+      - Re-send the upgrade to devices already at the target version.
+    type: bool
+    default: false
+  include_unreleased:
+    description:
+      - Allow a test or unverified firmware as the target.
+    type: bool
+    default: false
+  wait:
+    description:
+      - Wait until every upgraded device reports the target version, has failed, or O(wait_timeout) passes.
+      - When false, the task returns once the vendor accepted the requests, with RV(devices[].status=started).
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait in all. Devices not done by then end V(timed_out), which fails the task; their upgrade may still finish.
+    type: float
+    default: 3600
+  poll_interval:
+    description:
+      - Seconds between two progress reads. Each read costs one request per product family (or per device, for a few devices).
+    type: float
+    default: 10
+seealso:
+  - module: fleetota.cloud.firmware_info
+  - plugin: fleetota.cloud.devices
+    plugin_type: inventory
+'''
+
+EXAMPLES = r'''
+- name: Plan only (check mode) the upgrade of two encoders to 1.6.201
+  fleetota.cloud.firmware_upgrade:
+    platform: magewell
+    endpoint: https://cloud.example.com
+    username: Admin
+    password: "{{ vault_magewell_password }}"
+    devices: [A302190930002, A302190930003]
+    version: 1.6.201
+  check_mode: true
+  diff: true
+  register: plan
+
+- name: Upgrade every Magewell device of the inventory to the newest released firmware, in one task
+  fleetota.cloud.firmware_upgrade:
+    devices: "{{ groups['fleetota_magewell'] | map('extract', hostvars, 'fleetota_device_id') | list }}"
+    version: latest
+    wait_timeout: 1800
+    poll_interval: 15
+  run_once: true
+  register: upgrade
+
+- name: Install one catalog entry by id, without waiting
+  fleetota.cloud.firmware_upgrade:
+    devices: [A302190930002]
+    firmware_id: "21"
+    wait: false
+'''
+
+RETURN = r'''
+devices:
+  description: One entry per device of O(devices), in the same order.
+  returned: always, when the input was valid
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The device id.
+      type: str
+    previous_version:
+      description: The version the device ran when the task started.
+      type: str
+      sample: 1.4.120
+    target_version:
+      description: The version planned for the device, or null when none fits.
+      type: str
+      sample: 1.6.201
+    current_version:
+      description: The version the device reported last.
+      type: str
+      sample: 1.6.201
+    action:
+      description: What the plan decided.
+      type: str
+      choices: [upgrade, none, downgrade_refused, incompatible]
+    status:
+      description: Where the device ended.
+      type: str
+      choices: [succeeded, already_current, started, in_progress, would_upgrade, skipped, failed, timed_out]
+    msg:
+      description: Why, in words.
+      type: str
+summary:
+  description: Number of devices per RV(devices[].status), every status present.
+  returned: always, when the input was valid
+  type: dict
+  sample: {succeeded: 3, already_current: 5, started: 0, in_progress: 0, would_upgrade: 0, skipped: 1, failed: 0, timed_out: 0}
+jobs:
+  description: The vendor's job or task ids of the upgrades started, for platforms that have them (empty for Magewell).
+  returned: always, when the input was valid
+  type: list
+  elements: str
+api_calls:
+  description: HTTP requests this task made, retries included.
+  returned: always
+  type: int
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.fleetota.cloud.plugins.module_utils._engine import UpgradeRun
+from ansible_collections.fleetota.cloud.plugins.module_utils._module import connection_argument_spec, run_with_client
+
+
+def main():
+    argument_spec = connection_argument_spec()
+    argument_spec.update(
+        devices={'type': 'list', 'elements': 'str', 'required': True},
+        version={'type': 'str'},
+        firmware_id={'type': 'str'},
+        allow_downgrade={'type': 'bool', 'default': False},
+        force={'type': 'bool', 'default': False},
+        include_unreleased={'type': 'bool', 'default': False},
+        wait={'type': 'bool', 'default': True},
+        wait_timeout={'type': 'float', 'default': 3600.0},
+        poll_interval={'type': 'float', 'default': 10.0},
+    )
+    module = AnsibleModule(
+        argument_spec=argument_spec,
+        mutually_exclusive=[('version', 'firmware_id')],
+        required_one_of=[('version', 'firmware_id')],
+        supports_check_mode=True,
+    )
+    params = module.params
+
+    def action(client):
+        run = UpgradeRun(
+            client,
+            params['devices'],
+            version=params['version'],
+            firmware_id=params['firmware_id'],
+            allow_downgrade=params['allow_downgrade'],
+            force=params['force'],
+            include_unreleased=params['include_unreleased'],
+            wait=params['wait'],
+            wait_timeout=params['wait_timeout'],
+            poll_interval=params['poll_interval'],
+        )
+        return run.run(check_mode=module.check_mode)
+
+    run_with_client(module, action)
+
+
+if __name__ == '__main__':
+    main()
