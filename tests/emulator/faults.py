@@ -1,0 +1,161 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fault injection rules shared by every platform's API (never applied to /_emulator).
+
+A rule is a dict::
+
+    {"kind": "error" | "rate_limit" | "drop" | "slow" | "expire_sessions",
+     "path": "<substring of, or regex searched in, the request path>",   # optional
+     "method": "GET" | "POST" | ...,                                      # optional
+     "times": 1,            # matching requests it applies to; -1 = forever
+     "status": 503,         # error: the HTTP status
+     "retry_after": 1,      # rate_limit: HTTP 429 with this Retry-After (seconds)
+     "seconds": 2.0}        # slow: sleep this long, then answer normally
+
+Rules are tried in order; the first one that matches the request applies and consumes
+one of its ``times``; exhausted rules are removed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+KIND_ERROR = "error"
+KIND_RATE_LIMIT = "rate_limit"
+KIND_DROP = "drop"
+KIND_SLOW = "slow"
+KIND_EXPIRE_SESSIONS = "expire_sessions"
+KINDS = (KIND_ERROR, KIND_RATE_LIMIT, KIND_DROP, KIND_SLOW, KIND_EXPIRE_SESSIONS)
+
+_KEYS = {"kind", "path", "method", "times", "status", "retry_after", "seconds"}
+
+
+class FaultRuleError(ValueError):
+    """A fault rule is malformed."""
+
+
+@dataclass
+class FaultRule:
+    """One fault injection rule."""
+
+    kind: str
+    path: str | None = None
+    method: str | None = None
+    times: int = 1
+    status: int = 503
+    retry_after: float = 1
+    seconds: float = 2.0
+
+    @classmethod
+    def from_dict(cls, data: Any) -> FaultRule:
+        """Validate and build a rule from its JSON form."""
+        if not isinstance(data, dict):
+            raise FaultRuleError("a fault rule must be a JSON object")
+        unknown = set(data) - _KEYS
+        if unknown:
+            raise FaultRuleError(f"unknown fault rule keys: {sorted(unknown)}")
+        kind = data.get("kind")
+        if kind not in KINDS:
+            raise FaultRuleError(f"fault kind must be one of {list(KINDS)}")
+        path = data.get("path")
+        if path is not None and not isinstance(path, str):
+            raise FaultRuleError("path must be a string")
+        method = data.get("method")
+        if method is not None and not isinstance(method, str):
+            raise FaultRuleError("method must be a string")
+        rule = cls(kind=kind, path=path or None, method=method.upper() if method else None)
+        rule.times = _number(data, "times", 1, int)
+        if rule.times == 0 or rule.times < -1:
+            raise FaultRuleError("times must be a positive integer or -1 (forever)")
+        rule.status = _number(data, "status", 503, int)
+        if not 100 <= rule.status <= 599:
+            raise FaultRuleError("status must be an HTTP status code")
+        rule.retry_after = _number(data, "retry_after", 1, float)
+        rule.seconds = _number(data, "seconds", 2.0, float)
+        if rule.retry_after < 0 or rule.seconds < 0:
+            raise FaultRuleError("retry_after and seconds must not be negative")
+        return rule
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form of the rule (with the remaining times)."""
+        data: dict[str, Any] = {"kind": self.kind, "path": self.path, "method": self.method, "times": self.times}
+        if self.kind == KIND_ERROR:
+            data["status"] = self.status
+        elif self.kind == KIND_RATE_LIMIT:
+            data["retry_after"] = self.retry_after
+        elif self.kind == KIND_SLOW:
+            data["seconds"] = self.seconds
+        return data
+
+    def matches(self, method: str, path: str) -> bool:
+        """True if the rule applies to this request."""
+        if self.method and self.method != method.upper():
+            return False
+        if not self.path or self.path in path:
+            return True
+        try:
+            return re.search(self.path, path) is not None
+        except re.error:
+            return False
+
+    @property
+    def retry_after_header(self) -> str:
+        """Retry-After value (whole seconds, rounded up)."""
+        return str(int(math.ceil(self.retry_after)))
+
+
+def _number(data: dict[str, Any], key: str, default: float, kind: type) -> Any:
+    value = data.get(key, default)
+    if value is None:
+        value = default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise FaultRuleError(f"{key} must be a number")
+    if kind is int and value != int(value):
+        raise FaultRuleError(f"{key} must be an integer")
+    return kind(value)
+
+
+class FaultInjector:
+    """The current list of fault rules (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: list[FaultRule] = []
+
+    def replace(self, rules: Any, append: bool = False) -> list[FaultRule]:
+        """Validate and install rules (replacing the current ones unless append)."""
+        if not isinstance(rules, list):
+            raise FaultRuleError("rules must be a list")
+        parsed = [FaultRule.from_dict(item) for item in rules]
+        with self._lock:
+            if append:
+                self._rules.extend(parsed)
+            else:
+                self._rules = parsed
+            return list(self._rules)
+
+    def clear(self) -> None:
+        """Remove every rule."""
+        with self._lock:
+            self._rules = []
+
+    def rules(self) -> list[dict[str, Any]]:
+        """JSON form of the current rules."""
+        with self._lock:
+            return [rule.to_dict() for rule in self._rules]
+
+    def take(self, method: str, path: str) -> FaultRule | None:
+        """The first rule matching the request, consuming one of its times."""
+        with self._lock:
+            for index, rule in enumerate(self._rules):
+                if rule.matches(method, path):
+                    if rule.times > 0:
+                        rule.times -= 1
+                        if rule.times == 0:
+                            del self._rules[index]
+                    return rule
+        return None

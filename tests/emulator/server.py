@@ -1,0 +1,435 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""App factory, in-process EmulatorServer and command line entry point.
+
+Adding a platform = one new module exposing a ``PLATFORM`` (see state.Platform) and one
+entry in ``PLATFORMS`` below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+import traceback
+from typing import Any, Callable
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wsgi import LimitedStream
+
+from . import control, magewell
+from .faults import KIND_DROP, KIND_ERROR, KIND_EXPIRE_SESSIONS, KIND_RATE_LIMIT, KIND_SLOW
+from .state import EXTENSION_KEY, Config, EmulatorState, Platform, get_state
+
+# One entry per platform module (tuya, enos, tuya_iotcore will be appended here).
+PLATFORMS: list[Platform] = [magewell.PLATFORM]
+
+DROP_KEY = "fleetota.emulator.drop"
+IDLE_TIMEOUT = 120
+BANNER = "fleetota emulator listening on {url}"
+
+
+# -- Flask application -----------------------------------------------------------------
+def create_app(state: EmulatorState) -> Flask:
+    """The Flask application serving the control API and every platform's API."""
+    app = Flask("fleetota_emulator")
+    app.extensions[EXTENSION_KEY] = state
+    app.register_blueprint(control.blueprint)
+    for platform in state.platforms.values():
+        app.register_blueprint(platform.blueprint)
+    app.before_request(_before_request)
+    app.after_request(_after_request)
+    return app
+
+
+def _is_control(path: str) -> bool:
+    return path == control.PREFIX or path.startswith(control.PREFIX + "/")
+
+
+def _before_request() -> Response | None:
+    """Count every vendor-API request and apply the fault rules."""
+    path = request.path
+    if _is_control(path):
+        return None
+    state = get_state()
+    entry = state.stats.record(request.method, path, request.query_string.decode("latin-1"), state.clock())
+    g.fleetota_entry = entry
+    rule = state.faults.take(request.method, path)
+    if rule is None:
+        return None
+    entry["fault"] = rule.kind
+    if rule.kind == KIND_SLOW:
+        time.sleep(rule.seconds)
+        return None
+    if rule.kind == KIND_EXPIRE_SESSIONS:
+        state.sessions.expire_all()
+        return None
+    if rule.kind == KIND_ERROR:
+        return Response(f"injected fault: HTTP {rule.status}\n", status=rule.status, mimetype="text/plain")
+    if rule.kind == KIND_RATE_LIMIT:
+        response = Response("injected fault: too many requests\n", status=429, mimetype="text/plain")
+        response.headers["Retry-After"] = rule.retry_after_header
+        return response
+    if rule.kind == KIND_DROP:
+        _drop_connection()
+        return Response(b"", status=500)
+    return None
+
+
+def _drop_connection() -> None:
+    """Close the client's TCP connection without any answer."""
+    request.environ[DROP_KEY] = True
+    sock = request.environ.get("werkzeug.socket")
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _after_request(response: Response) -> Response:
+    entry = g.get("fleetota_entry")
+    if entry is not None:
+        entry["status"] = 0 if request.environ.get(DROP_KEY) else response.status_code
+    return response
+
+
+# -- HTTP/1.1 keep-alive request handler -----------------------------------------------
+class _ServerExtras:
+    """Logging switches and open connections of one server (closed on stop)."""
+
+    def __init__(self, verbose: bool, quiet: bool) -> None:
+        self.verbose = verbose
+        self.quiet = quiet
+        self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+
+    def track(self, sock: socket.socket) -> None:
+        """Remember an open connection."""
+        with self._lock:
+            self._connections.add(sock)
+
+    def untrack(self, sock: socket.socket) -> None:
+        """Forget a closed connection."""
+        with self._lock:
+            self._connections.discard(sock)
+
+    def close_all(self) -> None:
+        """Shut down every open connection (idle keep-alive ones included)."""
+        with self._lock:
+            connections = list(self._connections)
+        for sock in connections:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def _extras(server: Any) -> _ServerExtras:
+    extras = getattr(server, "fleetota_extras", None)
+    return extras if extras is not None else _ServerExtras(verbose=False, quiet=False)
+
+
+class EmulatorRequestHandler(WSGIRequestHandler):
+    """werkzeug's handler with real HTTP/1.1 keep-alive.
+
+    werkzeug's own run_wsgi always answers ``Connection: close``; this one buffers the
+    (small) response, always sends Content-Length, drains the unread request body and
+    keeps the connection open unless the client asks otherwise.
+    """
+
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT
+
+    def setup(self) -> None:
+        super().setup()
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+        _extras(self.server).track(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            _extras(self.server).untrack(self.connection)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        if _extras(self.server).verbose:
+            super().log_request(code, size)
+
+    def log_error(self, format: str, *args: Any) -> None:  # pylint: disable=redefined-builtin
+        if _extras(self.server).verbose:
+            super().log_error(format, *args)
+
+    def run_wsgi(self) -> None:
+        if self.headers.get("Expect", "").lower().strip(" \t") == "100-continue":
+            self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        self.environ = environ = self.make_environ()
+        body_input = self._limit_input(environ)
+        captured: list[Any] = []
+        chunks: list[bytes] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            del exc_info  # nothing is sent before the application returns
+            captured[:] = [status, headers]
+            chunks.clear()
+            return chunks.append
+
+        try:
+            result = self.server.app(environ, start_response)
+            try:
+                chunks.extend(result)
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+            return
+        except Exception:  # pylint: disable=broad-exception-caught
+            if not _extras(self.server).quiet:
+                traceback.print_exc()
+            captured[:] = ["500 Internal Server Error", [("Content-Type", "text/plain; charset=utf-8")]]
+            chunks[:] = [b"internal server error\n"]
+            self.close_connection = True
+        if environ.get(DROP_KEY):
+            self.close_connection = True
+            return
+        if not self._drain(body_input):
+            self.close_connection = True
+        self._send(captured, b"".join(chunks))
+
+    def _limit_input(self, environ: dict[str, Any]) -> Any:
+        """Bound the request body to Content-Length so that it can be drained afterwards."""
+        if environ.get("wsgi.input_terminated"):
+            return environ["wsgi.input"]
+        length = environ.get("CONTENT_LENGTH")
+        if not length:
+            return None
+        try:
+            size = int(length)
+        except ValueError:
+            self.close_connection = True
+            return None
+        if size < 0:
+            self.close_connection = True
+            return None
+        stream = LimitedStream(self.rfile, size)
+        environ["wsgi.input"] = stream
+        return stream
+
+    @staticmethod
+    def _drain(stream: Any) -> bool:
+        if stream is None:
+            return True
+        try:
+            while stream.read(65536):
+                pass
+        except (OSError, ValueError, HTTPException):
+            return False
+        return True
+
+    def _send(self, captured: list[Any], body: bytes) -> None:
+        status, headers = captured if captured else ("500 Internal Server Error", [])
+        code_text, _sep, reason = status.partition(" ")
+        code = int(code_text)
+        head = self.command == "HEAD"
+        self.send_response(code, reason)
+        declared = None
+        for key, value in headers:
+            lower = key.lower()
+            if lower == "content-length":
+                declared = value
+            elif lower not in ("connection", "keep-alive", "transfer-encoding"):
+                self.send_header(key, value)
+        if not (100 <= code < 200 or code in (204, 304)):
+            self.send_header("Content-Length", declared if head and declared is not None else str(len(body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        elif self.request_version != "HTTP/1.1":
+            self.send_header("Connection", "keep-alive")
+        self._headers_buffer.append(b"\r\n")
+        if body and not head and code not in (204, 304):
+            self._headers_buffer.append(body)
+        self.flush_headers()
+
+
+# -- in-process server -----------------------------------------------------------------
+def _platform_options(platforms: list[Platform], given: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    options: dict[str, dict[str, Any]] = {}
+    remaining = dict(given)
+    for platform in platforms:
+        values = options.setdefault(platform.name, {})
+        for option, (default, _help) in platform.options.items():
+            values[option] = remaining.pop(f"{platform.name}_{option}", default)
+    if remaining:
+        raise TypeError(f"unknown EmulatorServer options: {sorted(remaining)}")
+    return options
+
+
+class EmulatorServer:
+    """The emulator served by werkzeug's threaded server on a background thread.
+
+    >>> with EmulatorServer(devices=50, upgrade_seconds=1.0) as emu:
+    ...     requests.get(emu.url + "/_emulator/health")
+    """
+
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 0, devices: int = 200, seed: int = 1,
+                 upgrade_seconds: float = 3.0, session_ttl: float = 900.0, offline_ratio: float = 0.05,
+                 clock: Callable[[], float] = time.time, verbose: bool = False, quiet: bool = False,
+                 **options: Any) -> None:
+        self.host = host
+        self.port = port
+        self.verbose = verbose
+        self.quiet = quiet
+        config = Config(devices=devices, seed=seed, upgrade_seconds=float(upgrade_seconds),
+                        session_ttl=float(session_ttl), offline_ratio=float(offline_ratio))
+        self.state = EmulatorState(PLATFORMS, config, _platform_options(PLATFORMS, options), clock)
+        self.state.shutdown_hook = self._stop_soon
+        self.app = create_app(self.state)
+        self._lock = threading.Lock()
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. http://127.0.0.1:40123."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> EmulatorServer:
+        """Bind and serve on a background thread; returns self."""
+        with self._lock:
+            if self._server is not None:
+                return self
+            try:
+                server = make_server(self.host, self.port, self.app, threaded=True, request_handler=EmulatorRequestHandler)
+            except SystemExit as exc:  # werkzeug exits when it cannot bind
+                raise OSError(f"cannot listen on {self.host}:{self.port}") from exc
+            server.fleetota_extras = _ServerExtras(verbose=self.verbose, quiet=self.quiet)
+            self.port = server.port
+            self._server = server
+            self._stopped.clear()
+            self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
+                                            name=f"fleetota-emulator-{self.port}", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close every connection (idempotent)."""
+        with self._lock:
+            server, thread = self._server, self._thread
+            self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+            _extras(server).close_all()
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(timeout=5)
+        self._stopped.set()
+
+    def _stop_soon(self) -> None:
+        """Stop after the current answer went out (used by /_emulator/shutdown)."""
+        timer = threading.Timer(0.2, self.stop)
+        timer.daemon = True
+        timer.start()
+
+    @property
+    def stopped(self) -> bool:
+        """True once stop() ran."""
+        return self._stopped.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the server is stopped; True if it is."""
+        return self._stopped.wait(timeout)
+
+    def banner(self) -> list[str]:
+        """The start-up lines (never passwords)."""
+        return [BANNER.format(url=self.url)] + [platform.banner(self.state) for platform in self.state.platforms.values()]
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+
+# -- command line ----------------------------------------------------------------------
+def _env_default(platform: str, option: str, default: Any) -> Any:
+    return os.environ.get(f"FLEETOTA_EMULATOR_{platform}_{option}".upper(), default)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line parser (platform options are generated from PLATFORMS)."""
+    parser = argparse.ArgumentParser(prog="python tests/emulator", description="Local stateful emulator of vendor firmware clouds.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind, 0 = a free port (default: %(default)s)")
+    parser.add_argument("--devices", type=int, default=200, help="devices per platform (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=1, help="fleet seed (default: %(default)s)")
+    parser.add_argument("--upgrade-seconds", type=float, default=3.0, help="duration of one upgrade (default: %(default)s)")
+    parser.add_argument("--session-ttl", type=float, default=900.0, help="idle seconds before a session expires (default: %(default)s)")
+    parser.add_argument("--offline-ratio", type=float, default=0.05, help="share of devices seeded offline (default: %(default)s)")
+    for platform in PLATFORMS:
+        for option, (default, text) in platform.options.items():
+            parser.add_argument(f"--{platform.name}-{option}", dest=f"{platform.name}_{option}",
+                                default=_env_default(platform.name, option, default),
+                                help=f"{text} (env FLEETOTA_EMULATOR_{platform.name.upper()}_{option.upper()})")
+    parser.add_argument("--port-file", help="write the base URL to this file (atomically) once listening")
+    parser.add_argument("--lifetime", type=float, help="stop after this many seconds")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("--quiet", action="store_true", help="no per-request log and no error log")
+    verbosity.add_argument("--verbose", action="store_true", help="log every request (slow under load)")
+    return parser
+
+
+def _write_port_file(path: str, url: str) -> None:
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(url + "\n")
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry point: serve until --lifetime, SIGTERM/SIGINT or /_emulator/shutdown."""
+    args = build_parser().parse_args(argv)
+    options = {f"{platform.name}_{option}": getattr(args, f"{platform.name}_{option}")
+               for platform in PLATFORMS for option in platform.options}
+    server = EmulatorServer(host=args.host, port=args.port, devices=args.devices, seed=args.seed,
+                            upgrade_seconds=args.upgrade_seconds, session_ttl=args.session_ttl,
+                            offline_ratio=args.offline_ratio, verbose=args.verbose, quiet=args.quiet, **options)
+    requested = threading.Event()
+
+    def _on_signal(_signum: int, _frame: Any) -> None:
+        requested.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    server.start()
+    sys.stdout.write("\n".join(server.banner()) + "\n")
+    sys.stdout.flush()
+    if args.port_file:
+        _write_port_file(args.port_file, server.url)
+    deadline = None if args.lifetime is None else time.monotonic() + args.lifetime
+    try:
+        while not requested.is_set() and not server.stopped:
+            remaining = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+            if remaining <= 0:
+                break
+            requested.wait(remaining)
+    finally:
+        server.stop()
+        if args.port_file:
+            try:
+                os.remove(args.port_file)
+            except OSError:
+                pass
+    return 0
