@@ -1,0 +1,192 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Integration harness: the emulator over real HTTP, and real ansible-playbook / ansible-inventory.
+
+Each test module gets one emulator (in this process, on a free loopback port); every test
+starts from the seeded fleet (POST /_emulator/reset). Playbooks write what they registered
+to a JSON file, so tests assert on module results and on the emulator's own counters.
+"""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import requests
+
+TESTS = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(TESTS))
+
+from emulator import EmulatorServer  # noqa: E402  pylint: disable=wrong-import-position
+
+PASSWORD = 'Em-Secret-7c1f'  # distinctive, so a leak into any output is caught
+
+
+def collections_path():
+    explicit = os.environ.get('FLEETOTA_TEST_COLLECTIONS_PATH')
+    return explicit or os.environ['ANSIBLE_COLLECTIONS_PATH']
+
+
+class Emulator:
+    def __init__(self, server):
+        self.server = server
+        self.url = server.url
+
+    def control(self, method, path, body=None):
+        response = requests.request(method, self.url + '/_emulator' + path, json=body, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self):
+        self.control('POST', '/reset')
+
+    def stats(self):
+        return self.control('GET', '/stats')['requests']
+
+    def count(self, method_path):
+        return self.stats().get(method_path, 0)
+
+    def writes(self):
+        return dict((key, value) for key, value in self.stats().items() if key.startswith('POST') and 'login' not in key and 'logout' not in key)
+
+    def devices(self, platform='magewell'):
+        return self.control('GET', '/devices?platform=%s' % platform)
+
+    def device(self, device_id, platform='magewell'):
+        return self.control('GET', '/devices/%s/%s' % (platform, device_id))
+
+    def set_devices(self, ids, platform='magewell', **changes):
+        body = dict(changes, ids=list(ids))
+        return self.control('POST', '/devices/%s' % platform, body)
+
+    def faults(self, *rules):
+        return self.control('POST', '/faults', {'rules': list(rules)})
+
+    def config(self, **values):
+        return self.control('POST', '/config', values)
+
+    def scenarios(self, platform='magewell'):
+        return self.control('GET', '/scenarios?platform=%s' % platform)
+
+    def connection(self, **overrides):
+        values = {'platform': 'magewell', 'endpoint': self.url, 'username': 'Admin', 'password': PASSWORD}
+        values.update(overrides)
+        return values
+
+
+@pytest.fixture(scope='module')
+def emulator_server():
+    server = EmulatorServer(devices=60, seed=11, upgrade_seconds=1.5, offline_ratio=0.1, magewell_password=PASSWORD).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def emulator(emulator_server):
+    em = Emulator(emulator_server)
+    em.reset()
+    return em
+
+
+class Run:
+    def __init__(self, proc, data):
+        self.proc = proc
+        self.rc = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+        self.output = proc.stdout + proc.stderr
+        self.data = data
+
+    def recap(self, host='localhost'):
+        for line in self.stdout.splitlines():
+            parts = line.split()
+            if parts and parts[0] == host and ':' in line and 'ok=' in line:
+                return dict(part.split('=') for part in parts[2:] if '=' in part)
+        raise AssertionError('no recap line for %s in:\n%s' % (host, self.stdout))
+
+
+def ansible_env(extra=None):
+    env = dict(os.environ)
+    env.update({
+        'ANSIBLE_COLLECTIONS_PATH': collections_path(),
+        'ANSIBLE_NOCOLOR': '1',
+        'ANSIBLE_FORCE_COLOR': '0',
+        'ANSIBLE_HOST_KEY_CHECKING': 'False',
+        'ANSIBLE_RETRY_FILES_ENABLED': 'False',
+        'ANSIBLE_LOCALHOST_WARNING': 'False',
+        'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'False',
+    })
+    for key in list(env):
+        if key.startswith('FLEETOTA_') and key not in ('FLEETOTA_WORK', 'FLEETOTA_TEST_COLLECTIONS_PATH'):
+            del env[key]
+    env.update(extra or {})
+    return env
+
+
+@pytest.fixture
+def playbook(tmp_path):
+    """Run tasks in a play on localhost; every registered name listed in `keep` comes back in run.data."""
+
+    def run(tasks, keep=('out',), connection=None, args=(), env=None, check=False, extra_vars=None, timeout=600):
+        result_file = tmp_path / 'results.json'
+        defaults = {'group/fleetota.cloud.firmware': connection} if connection else {}
+        play = [{
+            'name': 'test play',
+            'hosts': 'localhost',
+            'gather_facts': False,
+            'connection': 'local',
+            'vars': {'ansible_python_interpreter': '{{ ansible_playbook_python }}'},
+            'module_defaults': defaults,
+            'tasks': list(tasks) + [{
+                'name': 'save results',
+                'ansible.builtin.copy': {
+                    'dest': str(result_file),
+                    'content': '{{ {%s} | to_json }}' % ', '.join("'%s': (%s | default(None))" % (name, name) for name in keep),
+                    'mode': '0600',
+                },
+                'check_mode': False,
+                'changed_when': False,
+            }],
+        }]
+        path = tmp_path / 'play.yml'
+        path.write_text(json.dumps(play, indent=1))
+        command = ['ansible-playbook', '-i', 'localhost,', str(path)] + list(args)
+        if check:
+            command.append('--check')
+        if extra_vars:
+            command += ['-e', json.dumps(extra_vars)]
+        if result_file.exists():
+            result_file.unlink()
+        proc = subprocess.run(command, capture_output=True, text=True, env=ansible_env(env), timeout=timeout, cwd=str(tmp_path), check=False)
+        data = json.loads(result_file.read_text()) if result_file.exists() else None
+        return Run(proc, data)
+
+    return run
+
+
+def task(module, register='out', ignore_errors=True, **params):
+    entry = {'name': 'call %s' % module, module: params, 'register': register}
+    if ignore_errors:
+        entry['ignore_errors'] = True
+    return entry
+
+
+def inventory_file(tmp_path, name='emulator.fleetota.yml', **options):
+    path = tmp_path / name
+    path.write_text(json.dumps(dict({'plugin': 'fleetota.cloud.devices'}, **options), indent=1))
+    return path
+
+
+def run_inventory(path, env=None, args=('--list',), cwd=None):
+    proc = subprocess.run(['ansible-inventory', '-i', str(path)] + list(args), capture_output=True, text=True, env=ansible_env(env),
+                          timeout=300, cwd=str(cwd or path.parent), check=False)
+    return proc
+
+
+def dedent(text):
+    return textwrap.dedent(text).lstrip()

@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""An in-memory platform for engine tests: devices advance one step per poll."""
+
+from ansible_collections.fleetota.cloud.plugins.module_utils._client import PlatformClient
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
+
+
+class FakeTransport:
+    calls = 0
+
+    def close(self):
+        pass
+
+
+class FakePlatform(PlatformClient):
+    platform = 'fake'
+
+    def __init__(self, devices, firmwares, steps=2):
+        super().__init__(FakeTransport())
+        self.devices = dict((d.id, d) for d in devices)
+        self.firmwares = firmwares
+        self.steps = steps
+        self.behaviour = {}      # id -> 'fail' | 'hang' | 'refuse' | 'wrong_version'
+        self.progress = {}       # id -> [steps left, target version]
+        self.start_requests = []
+        self.polls = 0
+
+    def get_devices(self, ids):
+        return dict((i, Device(**self.devices[i].to_dict())) for i in ids if i in self.devices)
+
+    def list_firmwares(self, devices=None, product=None, hardware_version=None):
+        return list(self.firmwares)
+
+    def start_upgrade(self, firmware, devices):
+        self.start_requests.append((firmware.id, [d.id for d in devices]))
+        answers = {}
+        for device in devices:
+            if self.behaviour.get(device.id) == 'refuse':
+                answers[device.id] = StartResult(StartResult.FAILED, 'refused: device offline')
+            elif device.id in self.progress:
+                answers[device.id] = StartResult(StartResult.IN_PROGRESS, 'repeat')
+            else:
+                self.progress[device.id] = [self.steps, firmware.version]
+                self.devices[device.id].upgrading = True
+                answers[device.id] = StartResult(StartResult.STARTED)
+        return answers
+
+    def poll(self, devices):
+        self.polls += 1
+        result = {}
+        for device in devices:
+            state = self.devices[device.id]
+            behaviour = self.behaviour.get(device.id)
+            left, target = self.progress.get(device.id, [0, state.current_version])
+            if behaviour == 'hang':
+                result[device.id] = Progress(Progress.UPGRADING, state.current_version, 'uploading 50%')
+                continue
+            if left > 0:
+                self.progress[device.id][0] -= 1
+                result[device.id] = Progress(Progress.UPGRADING, state.current_version, 'installing')
+                continue
+            state.upgrading = False
+            self.progress.pop(device.id, None)
+            if behaviour == 'fail':
+                result[device.id] = Progress(Progress.FAILED, state.current_version, 'failed', 'install failed')
+                continue
+            state.current_version = '0.0.1' if behaviour == 'wrong_version' else target
+            result[device.id] = Progress(Progress.IDLE, state.current_version, 'idle')
+        return result
+
+
+def device(device_id, version, product='770', hardware='A', upgrading=False):
+    return Device(device_id, name='dev-' + device_id, product=product, hardware_version=hardware, online=True,
+                  current_version=version, upgrading=upgrading)
+
+
+def catalog():
+    return [
+        Firmware('11', '1.4.120', product='770', hardware_version='A'),
+        Firmware('12', '1.5.178', product='770', hardware_version='A'),
+        Firmware('13', '1.6.201', product='770', hardware_version='A'),
+        Firmware('14', '1.7.5', product='770', hardware_version='A', released=False),
+        Firmware('21', '1.5.178', product='770', hardware_version='B'),
+        Firmware('31', '2.0.3', product='780', hardware_version='A'),
+    ]
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds

@@ -1,0 +1,193 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+import pytest
+
+from ansible_collections.fleetota.cloud.plugins.module_utils._engine import UpgradeRun, clean_device_ids, run_info
+from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ConfigError
+
+from ansible_collections.fleetota.cloud.tests.unit.plugins.module_utils.fake_platform import FakeClock, FakePlatform, catalog, device
+
+
+def make_run(platform, clock=None, **kwargs):
+    clock = clock or FakeClock()
+    kwargs.setdefault('poll_interval', 5)
+    kwargs.setdefault('wait_timeout', 600)
+    return UpgradeRun(platform, kwargs.pop('devices'), clock=clock, sleep=clock.sleep, **kwargs)
+
+
+def by_id(result):
+    return dict((entry['id'], entry) for entry in result['devices'])
+
+
+def fleet():
+    return FakePlatform([
+        device('old', '1.4.120'),
+        device('current', '1.6.201'),
+        device('newer', '1.7.5'),
+        device('hw_b', '1.4.120', hardware='B'),
+        device('other', '2.0.3', product='780'),
+    ], catalog())
+
+
+def test_check_mode_plans_every_device_and_sends_nothing():
+    platform = fleet()
+    result, failure = make_run(platform, devices=['old', 'current', 'newer', 'hw_b'], version='1.6.201').run(check_mode=True)
+    assert failure is None
+    devices = by_id(result)
+    assert (devices['old']['action'], devices['old']['status']) == ('upgrade', 'would_upgrade')
+    assert (devices['current']['action'], devices['current']['status']) == ('none', 'already_current')
+    assert (devices['newer']['action'], devices['newer']['status']) == ('downgrade_refused', 'skipped')
+    assert (devices['hw_b']['action'], devices['hw_b']['status']) == ('incompatible', 'skipped')
+    assert 'hardware B' in devices['hw_b']['msg']
+    assert result['changed'] is True
+    assert platform.start_requests == []
+    assert result['diff']['before'] == 'old: 1.4.120\n' and result['diff']['after'] == 'old: 1.6.201\n'
+
+
+def test_upgrade_waits_until_the_device_reports_the_target():
+    platform = fleet()
+    clock = FakeClock()
+    result, failure = make_run(platform, clock, devices=['old', 'current'], version='1.6.201').run()
+    assert failure is None
+    assert by_id(result)['old']['status'] == 'succeeded'
+    assert by_id(result)['old']['current_version'] == '1.6.201'
+    assert by_id(result)['old']['previous_version'] == '1.4.120'
+    assert platform.start_requests == [('13', ['old'])]
+    assert result['changed'] is True and result['summary']['succeeded'] == 1 and result['summary']['already_current'] == 1
+    assert clock.sleeps == [5, 5]
+
+
+def test_second_run_changes_nothing():
+    platform = fleet()
+    make_run(platform, devices=['old'], version='1.6.201').run()
+    result, failure = make_run(platform, devices=['old'], version='1.6.201').run()
+    assert failure is None and result['changed'] is False
+    assert by_id(result)['old']['status'] == 'already_current'
+    assert len(platform.start_requests) == 1
+
+
+def test_latest_picks_the_newest_released_firmware_per_device():
+    platform = fleet()
+    result, _failure = make_run(platform, devices=['old', 'hw_b', 'other'], version='latest').run(check_mode=True)
+    devices = by_id(result)
+    assert devices['old']['target_version'] == '1.6.201'     # 1.7.5 is a test version
+    assert devices['hw_b']['target_version'] == '1.5.178'
+    assert devices['other']['status'] == 'already_current'
+    result, _failure = make_run(platform, devices=['old'], version='latest', include_unreleased=True).run(check_mode=True)
+    assert by_id(result)['old']['target_version'] == '1.7.5'
+
+
+def test_downgrade_only_when_allowed_and_force_resends():
+    platform = fleet()
+    result, failure = make_run(platform, devices=['newer'], version='1.6.201', allow_downgrade=True).run()
+    assert failure is None and by_id(result)['newer']['status'] == 'succeeded'
+    result, failure = make_run(platform, devices=['current'], version='1.6.201', force=True).run()
+    assert failure is None and by_id(result)['current']['status'] == 'succeeded'
+    assert [ids for _fw, ids in platform.start_requests] == [['newer'], ['current']]
+
+
+def test_a_device_already_upgrading_is_waited_for_not_restarted():
+    platform = fleet()
+    platform.devices['old'].upgrading = True
+    platform.progress['old'] = [1, '1.6.201']
+    result, failure = make_run(platform, devices=['old'], version='1.6.201').run()
+    assert failure is None
+    assert platform.start_requests == []
+    assert by_id(result)['old']['status'] == 'succeeded'
+    assert result['changed'] is True   # the device changed version during the run
+
+
+def test_failures_are_reported_after_every_device_and_fail_the_task():
+    platform = FakePlatform([device('a', '1.4.120'), device('b', '1.4.120'), device('c', '1.4.120'), device('d', '1.4.120')], catalog())
+    platform.behaviour.update(b='fail', c='refuse', d='wrong_version')
+    result, failure = make_run(platform, devices=['a', 'b', 'c', 'd'], version='1.6.201').run()
+    devices = by_id(result)
+    assert devices['a']['status'] == 'succeeded'
+    assert devices['b']['status'] == 'failed' and devices['b']['msg'] == 'install failed'
+    assert devices['c']['status'] == 'failed' and 'offline' in devices['c']['msg']
+    assert devices['d']['status'] == 'failed' and 'instead of 1.6.201' in devices['d']['msg']
+    assert failure.startswith('3 of 4 device(s) did not complete')
+    assert result['summary']['failed'] == 3 and result['summary']['succeeded'] == 1
+
+
+def test_wait_timeout_ends_with_timed_out():
+    platform = fleet()
+    platform.behaviour['old'] = 'hang'
+    clock = FakeClock()
+    result, failure = make_run(platform, clock, devices=['old'], version='1.6.201', wait_timeout=12, poll_interval=5).run()
+    assert by_id(result)['old']['status'] == 'timed_out'
+    assert 'uploading 50%' in by_id(result)['old']['msg']
+    assert 'wait_timeout=12s' in failure
+    assert sum(clock.sleeps) == 12
+
+
+def test_no_wait_returns_started():
+    platform = fleet()
+    result, failure = make_run(platform, devices=['old'], version='1.6.201', wait=False).run()
+    assert failure is None and by_id(result)['old']['status'] == 'started' and platform.polls == 0
+
+
+def test_unknown_device_blocks_every_write():
+    platform = fleet()
+    result, failure = make_run(platform, devices=['old', 'ghost'], version='1.6.201').run()
+    assert platform.start_requests == []
+    assert 'ghost' in failure and 'no upgrade was sent' in failure
+    assert by_id(result)['ghost']['status'] == 'failed'
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    ({'devices': [], 'version': '1.6.201'}, 'devices is empty'),
+    ({'devices': ['old', ''], 'version': '1.6.201'}, 'devices[1] is empty'),
+    ({'devices': ['old']}, 'exactly one of version and firmware_id (got neither)'),
+    ({'devices': ['old'], 'version': '1.6.201', 'firmware_id': '13'}, 'exactly one of version and firmware_id (got both)'),
+    ({'devices': ['old'], 'version': 'one.two'}, "'one.two' is not a firmware version"),
+    ({'devices': ['old'], 'version': '1.6.201', 'wait_timeout': 0}, "wait_timeout '0' is not valid"),
+])
+def test_bad_input_is_refused_before_any_call(kwargs, message):
+    platform = fleet()
+    with pytest.raises(ConfigError) as exc:
+        make_run(platform, **kwargs).run()
+    assert message in str(exc.value)
+    assert platform.start_requests == []
+
+
+def test_version_not_in_catalog_names_the_available_versions():
+    platform = fleet()
+    with pytest.raises(ConfigError) as exc:
+        make_run(platform, devices=['old'], version='9.9.9').run()
+    assert 'version 9.9.9 is not in the fake catalog' in str(exc.value)
+    assert '1.4.120, 1.5.178, 1.6.201, 2.0.3' in str(exc.value)
+    with pytest.raises(ConfigError) as exc:
+        make_run(platform, devices=['old'], version='1.7.5').run()
+    assert 'include_unreleased' in str(exc.value)
+    assert platform.start_requests == []
+
+
+def test_firmware_id_selects_a_catalog_entry():
+    platform = fleet()
+    result, failure = make_run(platform, devices=['old', 'other'], firmware_id='12').run(check_mode=True)
+    assert failure is None
+    assert by_id(result)['old']['target_version'] == '1.5.178'
+    assert by_id(result)['other']['action'] == 'incompatible'
+    with pytest.raises(ConfigError) as exc:
+        make_run(platform, devices=['old'], firmware_id='99').run()
+    assert 'firmware_id 99 is not in the fake catalog' in str(exc.value)
+
+
+def test_clean_device_ids_keeps_order_and_drops_duplicates():
+    assert clean_device_ids(['b', 'a', 'b', ' c ']) == ['b', 'a', 'c']
+
+
+def test_info_reports_latest_and_upgrade_available():
+    platform = fleet()
+    result = run_info(platform, devices=['old', 'current', 'hw_b'])
+    devices = by_id(result)
+    assert devices['old']['latest_version'] == '1.6.201' and devices['old']['upgrade_available'] is True
+    assert devices['current']['upgrade_available'] is False
+    assert devices['hw_b']['latest_version'] == '1.5.178'
+    assert '1.7.5' not in [fw['version'] for fw in result['firmwares']]
+    assert result['changed'] is False
+    with pytest.raises(ConfigError) as exc:
+        run_info(platform, devices=['ghost'])
+    assert 'ghost' in str(exc.value)
