@@ -24,6 +24,15 @@ from emulator import EmulatorServer  # noqa: E402  pylint: disable=wrong-import-
 
 PASSWORD = 'Em-Secret-7c1f'  # distinctive, so a leak into any output is caught
 
+# Per platform: the connection options a test uses, and the emulator options that make the
+# emulator accept them. Secrets are distinctive so that a leak into any output is caught.
+CONNECTIONS = {
+    'magewell': {'username': 'Admin', 'password': PASSWORD},
+}
+SERVER_OPTIONS = {
+    'magewell_password': PASSWORD,
+}
+
 
 def collections_path():
     explicit = os.environ.get('FLEETOTA_TEST_COLLECTIONS_PATH')
@@ -71,15 +80,15 @@ class Emulator:
     def scenarios(self, platform='magewell'):
         return self.control('GET', '/scenarios?platform=%s' % platform)
 
-    def connection(self, **overrides):
-        values = {'platform': 'magewell', 'endpoint': self.url, 'username': 'Admin', 'password': PASSWORD}
+    def connection(self, platform='magewell', **overrides):
+        values = dict(CONNECTIONS[platform], platform=platform, endpoint=self.url)
         values.update(overrides)
         return values
 
 
 @pytest.fixture(scope='module')
 def emulator_server():
-    server = EmulatorServer(devices=60, seed=11, upgrade_seconds=1.5, offline_ratio=0.1, magewell_password=PASSWORD).start()
+    server = EmulatorServer(devices=60, seed=11, upgrade_seconds=1.5, offline_ratio=0.1, **SERVER_OPTIONS).start()
     try:
         yield server
     finally:
