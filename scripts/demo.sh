@@ -52,8 +52,19 @@ ansible-inventory -i "$demo/demo.fleetota.yml" --graph | grep -v '^  |  |--' | h
 curl -s -X POST "$url/_emulator/stats/reset" >/dev/null
 
 echo
-echo "--- rollout of '$version' with the collection's playbook"
-ansible-playbook -i "$demo/demo.fleetota.yml" fleetota.cloud.rollout -e "firmware_version=$version" -e poll_interval=2
+echo "--- the plan, wave by wave (check mode: nothing is sent)"
+ansible-playbook -i "$demo/demo.fleetota.yml" fleetota.cloud.rollout --check -e "firmware_rollout_version=$version" \
+    | sed -n '/Show the plan/,/^$/p'
+
+echo
+echo "--- rollout of '$version' with the collection's playbook (the firmware_rollout role: a canary, then waves)"
+# The per-host lines (one per device) are summed up at the end instead of printed.
+ansible-playbook -i "$demo/demo.fleetota.yml" fleetota.cloud.rollout -e "firmware_rollout_version=$version" \
+    -e firmware_rollout_poll_interval=1 > "$demo/rollout.log" || status=$?
+grep -vE '^(ok|changed|failed|fatal): \[|: ok=[0-9]+ ' "$demo/rollout.log" | sed '/^PLAY RECAP/,$d'
+echo "PLAY RECAP, summed over the device hosts:"
+grep -E ': ok=[0-9]+ ' "$demo/rollout.log" | grep -oE '(changed|failed)=[0-9]+' | sort | uniq -c | sed 's/^/  hosts with/'
+[ "${status:-0}" = 0 ] || { echo "the rollout failed (exit $status)"; exit "$status"; }
 
 echo
 echo "--- API calls the rollout made (from the emulator's counters)"
@@ -66,4 +77,5 @@ print("  %5d  in all" % stats["total"])'
 
 echo
 echo "--- a second run changes nothing"
-ansible-playbook -i "$demo/demo.fleetota.yml" fleetota.cloud.rollout -e "firmware_version=$version" | grep -E 'changed=|PLAY RECAP' | head -3
+ansible-playbook -i "$demo/demo.fleetota.yml" fleetota.cloud.rollout -e "firmware_rollout_version=$version" \
+    | grep -E 'changed=' | awk '{print $4}' | sort | uniq -c | sed 's/^/  hosts with /' 

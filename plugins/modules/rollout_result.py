@@ -1,0 +1,85 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) fleetota.cloud developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+DOCUMENTATION = r'''
+module: rollout_result
+short_description: Report one device's firmware rollout outcome on its host
+version_added: 1.0.0
+description:
+  - Used by the P(fleetota.cloud.firmware_rollout#role) role as its one per-host task, so that every device host ends
+    the play V(ok), V(changed) or V(failed), as its device did, and AWX / Automation Controller host summaries are truthful.
+  - V(changed) when the device was upgraded (or would be, in check mode); V(failed) when its upgrade failed, timed out,
+    or was not started because the rollout stopped; V(ok) otherwise.
+  - Runs on the controller; sends nothing to the device or the cloud.
+author:
+  - fleetota.cloud developers (@fleetota)
+attributes:
+  check_mode:
+    support: full
+    description: Reports the same way in check mode.
+  diff_mode:
+    support: none
+    description: Nothing to compare.
+  platform:
+    support: full
+    platforms: all
+    description: Runs on the controller only (an action plugin); the device is reached through the vendor cloud, never directly.
+options:
+  outcome:
+    description:
+      - The device's outcome, one entry of the role's outcomes (as the role's filters build it).
+      - When missing, the host had no device id, which fails the host with a message naming O(device_id_var).
+    type: dict
+  device_id_var:
+    description:
+      - The host variable that should hold the device id, for the error message.
+    type: str
+    default: fleetota_device_id
+'''
+
+EXAMPLES = r'''
+- name: Report each device host's outcome (as the role does)
+  fleetota.cloud.rollout_result:
+    outcome: "{{ outcomes[fleetota_device_id] | default(omit) }}"
+  register: firmware_rollout_result
+'''
+
+RETURN = r'''
+id:
+  description: The device id.
+  returned: when the host has a device id
+  type: str
+previous_version:
+  description: The version the device ran when the rollout planned.
+  returned: when the host has a device id
+  type: str
+target_version:
+  description: The version the rollout aimed at for this device (null when none fits).
+  returned: when the host has a device id
+  type: str
+current_version:
+  description: The version the device reported last.
+  returned: when the host has a device id
+  type: str
+action:
+  description: The planned action (V(upgrade), V(none), V(downgrade_refused), V(incompatible)).
+  returned: when the host has a device id
+  type: str
+status:
+  description:
+    - The device's final status, one of those of M(fleetota.cloud.firmware_upgrade), or V(not_started) when the rollout stopped
+      before the device's wave.
+  returned: always
+  type: str
+wave:
+  description: The wave the device was in (1 is the first); null for devices that needed no upgrade.
+  returned: when the host has a device id
+  type: int
+msg:
+  description: What happened, in words.
+  returned: always
+  type: str
+'''

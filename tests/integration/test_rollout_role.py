@@ -1,0 +1,216 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The firmware_rollout role through the collection's rollout playbook, against the emulator."""
+
+import json
+import subprocess
+
+from conftest import PASSWORD, ansible_env, inventory_file  # pylint: disable=import-error
+
+UPGRADE_START = 'POST /sc_cloud/upgrade/start'
+
+# Imports the collection's playbook, then writes every host's outcome and the summary to a file.
+RESULTS_PLAY = [
+    {'ansible.builtin.import_playbook': 'fleetota.cloud.rollout'},
+    {
+        'name': 'collect the outcomes',
+        'hosts': 'localhost',
+        'gather_facts': False,
+        'connection': 'local',
+        'tasks': [{
+            'name': 'write them',
+            'check_mode': False,
+            'ansible.builtin.copy': {
+                'dest': '{{ results_file }}',
+                'mode': '0600',
+                'content': "{{ {'hosts': dict(groups['all'] | zip(groups['all'] | map('extract', hostvars)"
+                           " | map(attribute='firmware_rollout_result', default=None))),"
+                           " 'summary': (groups['all'] | map('extract', hostvars)"
+                           " | map(attribute='firmware_rollout_summary', default=None) | select | first | default(None))} | to_json }}",
+            },
+        }],
+    },
+]
+
+
+class Rollout:
+    def __init__(self, proc, data):
+        self.rc = proc.returncode
+        self.output = proc.stdout + proc.stderr
+        self.stdout = proc.stdout
+        self.hosts = data['hosts'] if data else {}
+        self.summary = data['summary'] if data else None
+
+    def recap(self):
+        """host -> {'ok': n, 'changed': n, 'failed': n, ...} from the PLAY RECAP."""
+        recap = {}
+        for line in self.stdout.split('PLAY RECAP')[-1].splitlines():
+            parts = line.split()
+            if len(parts) > 2 and parts[1] == ':':
+                recap[parts[0]] = dict((key, int(value)) for key, value in (part.split('=') for part in parts[2:]))
+        return recap
+
+    def status(self, host):
+        return (self.hosts.get(host) or {}).get('status')
+
+
+def run_rollout(emulator, tmp_path, extra_vars=None, check=False, inventory=None, env=None, args=()):
+    if inventory is None:
+        inventory = inventory_file(tmp_path, platform='magewell', endpoint=emulator.url, username='Admin', online_only=True)
+    play = tmp_path / 'rollout.yml'
+    play.write_text(json.dumps(RESULTS_PLAY))
+    results = tmp_path / 'results.json'
+    if results.exists():
+        results.unlink()
+    variables = {'firmware_rollout_poll_interval': 0.3, 'results_file': str(results)}
+    variables.update(extra_vars or {})
+    command = ['ansible-playbook', '-i', str(inventory), str(play), '-e', json.dumps(variables)] + list(args)
+    if check:
+        command.append('--check')
+    if env is None:
+        env = {'FLEETOTA_PLATFORM': 'magewell', 'FLEETOTA_ENDPOINT': emulator.url, 'FLEETOTA_USERNAME': 'Admin', 'FLEETOTA_PASSWORD': PASSWORD}
+    proc = subprocess.run(command, capture_output=True, text=True, env=ansible_env(env), timeout=600, cwd=str(tmp_path), check=False)
+    data = json.loads(results.read_text()) if results.exists() else None
+    return Rollout(proc, data)
+
+
+def online_devices(emulator):
+    return [device for device in emulator.devices() if device['online']]
+
+
+def outdated(emulator):
+    return set(emulator.scenarios()['outdated_online_devices'])
+
+
+def test_check_mode_shows_waves_and_sends_no_write(emulator, tmp_path):
+    todo = outdated(emulator)
+    run = run_rollout(emulator, tmp_path, {'firmware_rollout_waves': [1, '50%']}, check=True)
+    assert run.rc == 0, run.output
+    assert emulator.writes() == {}
+    assert 'wave 1: 1 device(s)' in run.stdout and 'wave 2:' in run.stdout
+    recap = run.recap()
+    for host, outcome in run.hosts.items():
+        if host in todo:
+            assert outcome['status'] == 'would_upgrade' and outcome['wave'] in (1, 2, 3), outcome
+            assert recap[host]['changed'] == 1
+        else:
+            assert outcome['status'] in ('already_current', 'skipped'), outcome
+            assert recap[host]['changed'] == 0
+    assert run.summary['by_status']['would_upgrade'] == len(todo)
+
+
+def test_rollout_upgrades_in_waves_then_changes_nothing(emulator, tmp_path):
+    todo = outdated(emulator)
+    assert len(todo) >= 5
+    run = run_rollout(emulator, tmp_path, {'firmware_rollout_waves': [1, '100%']})
+    assert run.rc == 0, run.output
+    recap = run.recap()
+    for device in online_devices(emulator):
+        host, outcome = device['id'], run.hosts[device['id']]
+        if host in todo:
+            assert outcome['status'] == 'succeeded', outcome
+            assert outcome['current_version'] == device['firmware_version'] == outcome['target_version']
+            assert outcome['previous_version'] != outcome['target_version']
+            assert device['upgrade_count'] == 1
+            assert recap[host]['changed'] == 1 and recap[host]['failed'] == 0
+        else:
+            assert outcome['status'] in ('already_current', 'skipped') and device['upgrade_count'] == 0, outcome
+            assert recap[host]['changed'] == 0
+    waves = [outcome['wave'] for outcome in run.hosts.values() if outcome['status'] == 'succeeded']
+    assert waves.count(1) == 1 and waves.count(2) == len(todo) - 1  # the canary went alone
+    assert run.summary['by_wave']['wave 1'] == {'succeeded': 1}
+    assert run.summary['failures'] == 0 and run.summary['stopped'] is None
+    # batched: one upgrade/start per family+model+hardware group and wave, never one per device
+    starts = emulator.count(UPGRADE_START)
+    assert starts < len(todo)
+
+    again = run_rollout(emulator, tmp_path)
+    assert again.rc == 0, again.output
+    assert all(counts['changed'] == 0 for host, counts in again.recap().items() if host != 'localhost')
+    assert emulator.count(UPGRADE_START) == starts
+
+
+def test_failure_budget_stops_further_waves(emulator, tmp_path):
+    check = run_rollout(emulator, tmp_path, {'firmware_rollout_waves': [1, 2, '100%']}, check=True)
+    canary = [host for host, outcome in check.hosts.items() if outcome['wave'] == 1]
+    assert len(canary) == 1
+    emulator.set_devices(canary, behaviour='fail')
+    run = run_rollout(emulator, tmp_path, {'firmware_rollout_waves': [1, 2, '100%']})
+    assert run.rc != 0
+    assert run.status(canary[0]) == 'failed'
+    not_started = [host for host, outcome in run.hosts.items() if outcome and outcome['status'] == 'not_started']
+    assert len(not_started) == len(outdated(emulator)) - 1, run.output
+    assert all(outcome['wave'] in (2, 3) and 'failure budget (0) was exceeded after wave 1' in outcome['msg']
+               for outcome in run.hosts.values() if outcome and outcome['status'] == 'not_started')
+    recap = run.recap()
+    assert all(recap[host]['failed'] == 1 for host in not_started + canary)
+    assert emulator.count(UPGRADE_START) == 1  # only the canary was ever sent
+    assert sum(device['upgrade_count'] for device in online_devices(emulator)) == 1
+    assert 'STOPPING' in run.stdout
+    assert run.summary['stopped'] and run.summary['failures'] == 1
+
+
+def test_budget_tolerates_failures_up_to_the_limit(emulator, tmp_path):
+    todo = outdated(emulator)
+    check = run_rollout(emulator, tmp_path, {'firmware_rollout_waves': [2, '100%']}, check=True)
+    first_wave = sorted(host for host, outcome in check.hosts.items() if outcome['wave'] == 1)
+    emulator.set_devices(first_wave[:1], behaviour='fail')
+    run = run_rollout(emulator, tmp_path, {'firmware_rollout_waves': [2, '100%'], 'firmware_rollout_max_failures': 1})
+    assert run.rc != 0  # the failed device fails its host
+    assert run.summary['stopped'] is None
+    assert run.status(first_wave[0]) == 'failed'
+    assert run.summary['by_status'].get('not_started', 0) == 0
+    assert run.summary['by_status']['succeeded'] == len(todo) - 1
+
+
+def test_health_gate_failure_stops_the_rollout(emulator, tmp_path):
+    gate = tmp_path / 'gate.yml'
+    todo = outdated(emulator)
+    gate.write_text(json.dumps([{'name': 'our monitoring says no',
+                                 'ansible.builtin.fail': {'msg': 'error rate too high after wave {{ _firmware_rollout_wave_index + 1 }}'}}]))
+    run = run_rollout(emulator, tmp_path, {'firmware_rollout_waves': [1, '100%'], 'firmware_rollout_health_tasks': str(gate)})
+    assert run.rc != 0
+    assert 'the health gate failed after wave 1' in run.summary['stopped']
+    assert 'error rate too high after wave 1' in run.summary['stopped']
+    assert run.summary['by_status']['succeeded'] == 1
+    assert run.summary['by_status']['not_started'] == len(todo) - 1
+
+
+def test_interrupted_rollout_resumes_without_restarting(emulator, tmp_path, playbook):
+    emulator.config(upgrade_seconds=8)  # long enough to be still running when the rollout starts
+    todo = sorted(outdated(emulator))
+    started = todo[:3]
+    # a previous run that sent the upgrade and was interrupted before it could wait
+    first = playbook([{'name': 'start', 'fleetota.cloud.firmware_upgrade': {'devices': started, 'version': 'latest', 'wait': False}, 'register': 'out'}],
+                     connection=emulator.connection())
+    assert first.rc == 0, first.output
+    assert all(emulator.device(device_id)['upgrading'] for device_id in started)
+    run = run_rollout(emulator, tmp_path, {'firmware_rollout_waves': ['100%']})
+    assert run.rc == 0, run.output
+    for device in online_devices(emulator):
+        if device['id'] in todo:
+            assert device['upgrade_count'] == 1, device  # the started ones were waited for, not restarted
+            assert run.status(device['id']) == 'succeeded'
+
+
+def test_static_inventory_with_own_id_variable(emulator, tmp_path):
+    ids = sorted(outdated(emulator))[:2]
+    inventory = tmp_path / 'static.yml'
+    hosts = dict(('encoder-%d' % n, {'serial': device_id, 'ansible_connection': 'local'}) for n, device_id in enumerate(ids))
+    hosts['encoder-without-id'] = {'ansible_connection': 'local'}
+    inventory.write_text(json.dumps({'all': {'hosts': hosts}}))
+    connection = dict(emulator.connection())
+    run = run_rollout(emulator, tmp_path, {'firmware_rollout_device_id_var': 'serial', 'firmware_rollout_connection': connection,
+                                           'firmware_rollout_waves': []}, inventory=inventory, env={})
+    assert run.rc != 0  # the host without an id fails, and says why
+    assert 'encoder-without-id' in run.output and "set the host variable serial" in run.output
+    assert run.status('encoder-0') == run.status('encoder-1') == 'succeeded'
+    assert run.recap()['encoder-0']['changed'] == 1
+    assert PASSWORD not in run.output
+
+
+def test_bad_waves_are_refused_before_any_write(emulator, tmp_path):
+    run = run_rollout(emulator, tmp_path, {'firmware_rollout_waves': [1, '150%']})
+    assert run.rc != 0
+    assert "firmware_rollout_waves[1] is '150%'" in run.output
+    assert emulator.writes() == {}

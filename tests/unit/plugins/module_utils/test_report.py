@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The fleet report behind the inventory_report playbook."""
+
+import csv
+import io
+
+import pytest
+
+from ansible_collections.fleetota.cloud.plugins.module_utils import _report as report
+
+
+def dev(device_id, current, latest, online=True, upgrading=False, product='770', name=None):
+    return {'id': device_id, 'name': name or device_id, 'product': product, 'hardware_version': 'A', 'online': online, 'current_version': current,
+            'latest_version': latest, 'upgrade_available': latest is not None and current != latest, 'upgrading': upgrading}
+
+
+DEVICES = [dev('c1', '1.6', '1.6'), dev('o1', '1.4', '1.6'), dev('off', '1.6', '1.6', online=False), dev('up', '1.4', '1.6', upgrading=True),
+           dev('none', '9.9', None, product='999'), dev('comma', '1.4', '1.6', name='lobby, "north"')]
+
+
+def test_states():
+    states = dict((row['id'], row['state']) for row in report.rows(DEVICES))
+    assert states == {'c1': 'current', 'o1': 'outdated', 'off': 'offline', 'up': 'upgrading', 'none': 'no_firmware', 'comma': 'outdated'}
+
+
+def test_summary_counts_compliance_on_versions_not_on_reachability():
+    summary = report.summary(DEVICES)
+    assert summary['devices'] == 6
+    assert summary['compliance_percent'] == round(100.0 * 2 / 6, 1)  # c1 and the offline one run the newest
+    assert summary['by_product']['770/A']['current'] == 2 and summary['by_product']['770/A']['devices'] == 5
+    assert summary['by_state']['outdated'] == 2
+
+
+def test_csv_round_trips_names_with_commas_and_quotes():
+    parsed = list(csv.DictReader(io.StringIO(report.to_csv(DEVICES))))
+    assert len(parsed) == 6
+    comma = [row for row in parsed if row['id'] == 'comma'][0]
+    assert comma['name'] == 'lobby, "north"' and comma['online'] == 'yes' and comma['latest_version'] == '1.6'
+
+
+def test_table_puts_attention_first_and_limits_rows():
+    lines = report.to_table(DEVICES, limit=3)
+    assert lines[0].startswith('6 device(s), 33.3% on the newest version')
+    assert lines[1].split() == ['device', 'product', 'hardware', 'current', 'latest', 'state']
+    assert all('current' != line.split()[-1] for line in lines[3:6])
+    assert lines[-1].startswith('... and 3 more device(s)')
+
+
+def test_unknown_form_is_named():
+    with pytest.raises(ValueError, match="form 'pdf' is not known"):
+        report.report(DEVICES, 'pdf')
