@@ -99,6 +99,11 @@ stage_molecule() {
     (cd "$stage" && ANSIBLE_COLLECTIONS_PATH="$stage_root" molecule test)
 }
 
+stage_benchmark() {
+    log "benchmark smoke run (30 devices): the benchmark still works; its figures are not judged here"
+    (cd "$work" && python "$repo/tests/benchmark/rollout_benchmark.py" --devices 30 --naive-devices 5 --json "$results/benchmark-smoke.json")
+}
+
 stage_lint() {
     log "ansible-lint --profile production"
     (cd "$stage" && ANSIBLE_COLLECTIONS_PATH="$stage_root" ansible-lint --offline --profile production)

@@ -1,0 +1,256 @@
+#!/usr/bin/env python
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fleet-scale benchmark: inventory, the firmware_rollout role, the floor, and the naive way.
+
+Run on demand (never as a timed test), with the project's venv active (eval "$(scripts/setup.sh)"):
+
+    python tests/benchmark/rollout_benchmark.py                       # 1,000 magewell devices
+    python tests/benchmark/rollout_benchmark.py --devices 10000 --naive-devices 0
+    python tests/benchmark/rollout_benchmark.py --devices 30 --naive-devices 5 --json out.json   # smoke (CI)
+
+It starts the emulator (a separate process) with N devices per platform, about half of them
+outdated, and measures with real ansible-inventory / ansible-playbook runs:
+
+- inventory: `ansible-inventory --list` through the plugin (cold, then cached: its API calls)
+  against the same hosts from a static YAML file;
+- floor: a play over the same hosts with one per-host set_fact;
+- rollout: the collection's rollout playbook (the role: plan, waves, verify, per-host outcome),
+  wall time and API calls by endpoint from the emulator's counters;
+- naive: firmware_upgrade once per host, on the first --naive-devices outdated hosts.
+
+Prints a table and writes the figures as JSON. Exits non-zero only when a run fails, never on a
+figure: targets are reported (yes/no), not enforced.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+SECRET = 'bench-secret-5d0b'
+
+# What each platform needs from the emulator and in the environment. A platform that lands adds one entry.
+PLATFORMS = {
+    'magewell': {
+        'emulator_args': ['--magewell-password', SECRET],
+        'env': {'FLEETOTA_USERNAME': 'Admin', 'FLEETOTA_PASSWORD': SECRET},
+        'upgrade_call': 'POST /sc_cloud/upgrade/start',
+    },
+}
+
+
+class Emulator:
+    def __init__(self, workdir, devices, upgrade_seconds, platform):
+        self.port_file = workdir / 'emulator.url'
+        command = [sys.executable, str(REPO / 'tests' / 'emulator'), '--devices', str(devices), '--seed', '5', '--offline-ratio', '0',
+                   '--upgrade-seconds', str(upgrade_seconds), '--port-file', str(self.port_file), '--lifetime', '14400', '--quiet']
+        command += PLATFORMS[platform]['emulator_args']
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while not (self.port_file.exists() and self.port_file.read_text().strip()):
+            if self.proc.poll() is not None or time.time() > deadline:
+                raise SystemExit('the emulator did not start')
+            time.sleep(0.1)
+        self.url = self.port_file.read_text().strip()
+
+    def control(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + '/_emulator' + path, data=data, method=method, headers={'Content-Type': 'application/json'})
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read() or b'null')
+
+    def reset_stats(self):
+        self.control('POST', '/stats/reset')
+
+    def stats(self):
+        return self.control('GET', '/stats')
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def timed(command, env, cwd, what):
+    start = time.monotonic()
+    proc = subprocess.run(command, env=env, cwd=str(cwd), capture_output=True, text=True, check=False)
+    elapsed = time.monotonic() - start
+    return proc, elapsed
+
+
+def must(proc, what):
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+        raise SystemExit('%s failed (exit %d)' % (what, proc.returncode))
+
+
+def write_yaml_json(path, data):
+    path.write_text(json.dumps(data, indent=1))  # JSON is YAML; ansible reads both
+    return path
+
+
+def benchmark(args, workdir):
+    platform = args.platform
+    emulator = Emulator(workdir, args.devices, args.upgrade_seconds, platform)
+    figures = {'platform': platform, 'devices': args.devices, 'upgrade_seconds': args.upgrade_seconds, 'poll_interval': args.poll_interval}
+    try:
+        env = dict(os.environ)
+        env.update({'FLEETOTA_PLATFORM': platform, 'FLEETOTA_ENDPOINT': emulator.url, 'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_HOST_KEY_CHECKING': 'False',
+                    'ANSIBLE_RETRY_FILES_ENABLED': 'False', 'ANSIBLE_LOCALHOST_WARNING': 'False'})
+        env.update(PLATFORMS[platform]['env'])
+        cache_dir = workdir / 'inventory-cache'
+        plugin_file = write_yaml_json(workdir / 'bench.fleetota.yml', {
+            'plugin': 'fleetota.cloud.devices', 'cache': True, 'cache_plugin': 'ansible.builtin.jsonfile',
+            'cache_connection': str(cache_dir), 'cache_timeout': 3600})
+
+        # -- inventory --------------------------------------------------------------------
+        emulator.reset_stats()
+        proc, cold = timed(['ansible-inventory', '-i', str(plugin_file), '--list', '--output', str(workdir / 'inventory.json')], env, workdir, 'inventory')
+        must(proc, 'ansible-inventory through the plugin')
+        cold_calls = emulator.stats()['total']
+        emulator.reset_stats()
+        proc, cached = timed(['ansible-inventory', '-i', str(plugin_file), '--list'], env, workdir, 'inventory')
+        must(proc, 'ansible-inventory from the cache')
+        cached_calls = emulator.stats()['total']
+        listed = json.loads((workdir / 'inventory.json').read_text())
+        hostvars = listed['_meta']['hostvars']
+        static_file = write_yaml_json(workdir / 'static.yml', {'all': {'hosts': hostvars}})
+        proc, static = timed(['ansible-inventory', '-i', str(static_file), '--list'], env, workdir, 'inventory')
+        must(proc, 'ansible-inventory from the static file')
+        figures['inventory'] = {'hosts': len(hostvars), 'plugin_seconds': round(cold, 2), 'plugin_api_calls': cold_calls,
+                                'cached_seconds': round(cached, 2), 'cached_api_calls': cached_calls, 'static_seconds': round(static, 2),
+                                'plugin_vs_static': round(cold / static, 2)}
+
+        outdated = set(emulator.control('GET', '/scenarios?platform=%s' % platform)['outdated_online_devices'])
+        figures['outdated'] = len(outdated)
+
+        # -- floor ------------------------------------------------------------------------
+        floor_play = write_yaml_json(workdir / 'floor.yml', [{
+            'name': 'floor', 'hosts': 'all', 'gather_facts': False,
+            'tasks': [{'name': 'one task per host', 'ansible.builtin.set_fact': {'bench_seen': True}}]}])
+        proc, floor = timed(['ansible-playbook', '-i', str(plugin_file), str(floor_play)], env, workdir, 'floor')
+        must(proc, 'the floor play')
+        figures['floor_seconds'] = round(floor, 2)
+
+        # -- rollout with the role ----------------------------------------------------------
+        emulator.reset_stats()
+        proc, rollout = timed(['ansible-playbook', '-i', str(plugin_file), 'fleetota.cloud.rollout', '-e',
+                               json.dumps({'firmware_rollout_poll_interval': args.poll_interval, 'firmware_rollout_waves': args.waves})],
+                              env, workdir, 'rollout')
+        must(proc, 'the rollout')
+        stats = emulator.stats()
+        upgraded = [device['id'] for device in emulator.control('GET', '/devices?platform=%s' % platform) if device['upgrade_count']]
+        figures['rollout'] = {'seconds': round(rollout, 2), 'api_calls': stats['total'], 'api_calls_by_endpoint': stats['requests'],
+                              'devices_upgraded': len(upgraded), 'all_outdated_upgraded': set(upgraded) == outdated,
+                              'vs_floor': round(rollout / floor, 2)}
+        proc, rerun = timed(['ansible-playbook', '-i', str(plugin_file), 'fleetota.cloud.rollout'], env, workdir, 'rerun')
+        must(proc, 'the re-run')
+        figures['rollout']['rerun_seconds'] = round(rerun, 2)
+        figures['rollout']['rerun_changed_hosts'] = sum(1 for line in proc.stdout.splitlines() if ' changed=' in line and ' changed=0 ' not in line)
+
+        # -- naive: one firmware_upgrade per host --------------------------------------------
+        naive_count = min(args.naive_devices, len(outdated), 1000)
+        if naive_count:
+            emulator.control('POST', '/reset')
+            sample = sorted(outdated)[:naive_count]
+            naive_inventory = write_yaml_json(workdir / 'naive.yml', {'all': {'hosts': dict((host, hostvars[host]) for host in sample)}})
+            naive_play = write_yaml_json(workdir / 'naive-play.yml', [{
+                'name': 'naive', 'hosts': 'all', 'gather_facts': False,
+                'vars': {'ansible_python_interpreter': '{{ ansible_playbook_python }}'},
+                'tasks': [{'name': 'upgrade this device', 'fleetota.cloud.firmware_upgrade': {
+                    'devices': ['{{ fleetota_device_id }}'], 'version': 'latest', 'poll_interval': args.poll_interval}}]}])
+            emulator.reset_stats()
+            proc, naive = timed(['ansible-playbook', '-i', str(naive_inventory), str(naive_play)], env, workdir, 'naive')
+            must(proc, 'the naive play')
+            per_device = naive / naive_count
+            figures['naive'] = {'devices': naive_count, 'seconds': round(naive, 2), 'api_calls': emulator.stats()['total'],
+                                'seconds_per_device': round(per_device, 3),
+                                'seconds_for_all_outdated': round(per_device * len(outdated), 1),
+                                'scaled': naive_count < len(outdated)}
+            figures['rollout']['speedup_vs_naive'] = round(per_device * len(outdated) / rollout, 1)
+    finally:
+        emulator.stop()
+    figures['targets'] = targets(figures)
+    return figures
+
+
+def targets(figures):
+    result = {
+        'cached inventory makes 0 API calls': figures['inventory']['cached_api_calls'] == 0,
+        'inventory through the plugin <= 1.5x the static file': figures['inventory']['plugin_vs_static'] <= 1.5,
+        'rollout <= 2x the floor (the target is set at 10,000 devices)': figures['rollout']['vs_floor'] <= 2.0,
+        'every outdated device upgraded once, re-run changes nothing':
+            figures['rollout']['all_outdated_upgraded'] and figures['rollout']['rerun_changed_hosts'] == 0,
+    }
+    if 'naive' in figures:
+        result['rollout >= 20x faster than the naive way (target set at 1,000)'] = figures['rollout']['speedup_vs_naive'] >= 20
+    return result
+
+
+def show(figures):
+    inv, roll = figures['inventory'], figures['rollout']
+    rows = [
+        ('platform / devices / outdated', '%s / %d / %d' % (figures['platform'], figures['devices'], figures['outdated'])),
+        ('inventory: plugin (cold)', '%.2f s, %d API calls' % (inv['plugin_seconds'], inv['plugin_api_calls'])),
+        ('inventory: plugin (cached)', '%.2f s, %d API calls' % (inv['cached_seconds'], inv['cached_api_calls'])),
+        ('inventory: static YAML', '%.2f s (plugin = %.2fx)' % (inv['static_seconds'], inv['plugin_vs_static'])),
+        ('floor: one set_fact per host', '%.2f s' % figures['floor_seconds']),
+        ('rollout (role, waves, verify)', '%.2f s = %.2fx the floor, %d API calls, %d devices upgraded' % (
+            roll['seconds'], roll['vs_floor'], roll['api_calls'], roll['devices_upgraded'])),
+        ('rollout re-run', '%.2f s, %d hosts changed' % (roll['rerun_seconds'], roll['rerun_changed_hosts'])),
+    ]
+    if 'naive' in figures:
+        naive = figures['naive']
+        rows.append(('naive: firmware_upgrade per host', '%.2f s for %d devices (%.2f s each%s); role is %.1fx faster' % (
+            naive['seconds'], naive['devices'], naive['seconds_per_device'],
+            ', %.0f s for all %d scaled' % (naive['seconds_for_all_outdated'], figures['outdated']) if naive['scaled'] else '',
+            roll['speedup_vs_naive'])))
+    width = max(len(label) for label, _ in rows)
+    print()
+    for label, value in rows:
+        print('%s  %s' % (label.ljust(width), value))
+    print('\nAPI calls of the rollout by endpoint:')
+    for endpoint, count in sorted(roll['api_calls_by_endpoint'].items()):
+        print('  %7d  %s' % (count, endpoint))
+    print('\ntargets:')
+    for name, met in figures['targets'].items():
+        print('  [%s] %s' % ('yes' if met else 'NO ', name))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
+    parser.add_argument('--devices', type=int, default=1000, help='devices in the emulator (default: %(default)s)')
+    parser.add_argument('--platform', default='magewell', choices=sorted(PLATFORMS))
+    parser.add_argument('--naive-devices', type=int, default=1000, help='hosts for the naive per-host play, at most 1000; 0 skips it')
+    parser.add_argument('--upgrade-seconds', type=float, default=2.0, help='how long one emulated upgrade takes (default: %(default)s)')
+    parser.add_argument('--poll-interval', type=float, default=1.0, help='firmware_rollout_poll_interval (default: %(default)s)')
+    parser.add_argument('--waves', default='1,10%,50%,100%', help='firmware_rollout_waves (default: %(default)s)')
+    parser.add_argument('--json', help='write the figures here (default: benchmark-<platform>-<devices>.json in the current directory)')
+    parser.add_argument('--keep', action='store_true', help='keep the work directory (inventories, plays)')
+    args = parser.parse_args()
+    if args.devices < 1:
+        parser.error('--devices must be at least 1, got %d' % args.devices)
+    workdir = pathlib.Path(tempfile.mkdtemp(prefix='fleetota-bench-'))
+    try:
+        figures = benchmark(args, workdir)
+    finally:
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+    show(figures)
+    out = pathlib.Path(args.json or 'benchmark-%s-%d.json' % (args.platform, args.devices))
+    out.write_text(json.dumps(figures, indent=1, sort_keys=True))
+    print('\nfigures written to %s' % out)
+
+
+if __name__ == '__main__':
+    main()
