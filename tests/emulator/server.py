@@ -23,12 +23,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
-from . import control, magewell
+from . import control, enos, magewell
 from .faults import KIND_DROP, KIND_ERROR, KIND_EXPIRE_SESSIONS, KIND_RATE_LIMIT, KIND_SLOW
 from .state import EXTENSION_KEY, Config, EmulatorState, Platform, get_state
 
 # One entry per platform module (tuya, enos, tuya_iotcore will be appended here).
-PLATFORMS: list[Platform] = [magewell.PLATFORM]
+PLATFORMS: list[Platform] = [magewell.PLATFORM, enos.PLATFORM]
 
 DROP_KEY = "fleetota.emulator.drop"
 IDLE_TIMEOUT = 120
