@@ -237,6 +237,15 @@ def test_expired_token_is_renewed_once(emulator):
     assert calls(emulator)['POST token get'] == 2
 
 
+def test_token_refused_again_right_after_renewal_is_an_auth_error(emulator):
+    client = make_client(emulator)
+    emulator.faults({'kind': 'expire_sessions', 'path': 'ota-firmwares', 'times': 2})
+    with pytest.raises(AuthError) as caught:
+        client.list_firmwares()
+    assert 'access token has expired' in str(caught.value) and 'EnOS code 1203' in str(caught.value)
+    assert calls(emulator)['POST token get'] == 2     # renewed once, not in a loop
+
+
 def test_token_is_refreshed_before_it_expires(emulator):
     emulator.control('POST', '/enos/config', {'token_ttl': 2})
     client = make_client(emulator)
