@@ -12,9 +12,9 @@ description:
   - Plans first (for each device, its current version, the target, and the action), then acts on the plan with
     as few vendor requests as the vendor allows (Magewell, one C(upgrade/start) per product family, model and
     hardware version; EnOS, one OTA job per firmware), and waits until every device reports the target version.
-  - EnOS: a device already in a started job for the same firmware, with its task not finished, is waited for in that job;
+  - With EnOS, a device already in a started job for the same firmware, with its task not finished, is waited for in that job;
     no second job is created. The job's C(upgradeTimeout) is O(wait_timeout), clamped to the documented 300 to 172800 seconds.
-    Job creation is never repeated blindly: after a lost answer the jobs are read again first.
+    Job creation is never repeated blindly; after a lost answer the jobs are read again first.
   - A device already at the target is not touched. A device already upgrading is waited for, not restarted.
     Re-running after success changes nothing.
   - A device running a newer version than the target is left alone and reported, unless O(allow_downgrade=true).

@@ -69,7 +69,7 @@ def measure(url, label, run):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--devices', type=int, default=1000)
     parser.add_argument('--poll-interval', type=float, default=1.0)
     parser.add_argument('--upgrade-seconds', type=float, default=3.0)

@@ -202,8 +202,9 @@ def test_job_create_outcome_unknown_when_the_reread_fails_too(emulator):
     client = make_client(emulator)
     device = client.get_devices(ids)[ids[0]]
     firmware = [fw for fw in client.list_firmwares(devices=[device]) if fw.released][-1]
-    emulator.control('POST', '/enos/faults', {'rules': [{'resource': 'ota-jobs', 'action': 'create', 'when': 'after'},
-                                                       {'resource': 'ota-jobs', 'action': 'search', 'when': 'before', 'times': 5}]})
+    rules = [{'resource': 'ota-jobs', 'action': 'create', 'when': 'after'},
+             {'resource': 'ota-jobs', 'action': 'search', 'when': 'before', 'times': 5}]
+    emulator.control('POST', '/enos/faults', {'rules': rules})
     with pytest.raises(OutcomeUnknownError) as caught:
         client._create_job(firmware, ids)  # pylint: disable=protected-access
     text = str(caught.value)

@@ -391,8 +391,8 @@ class EnosClient(PlatformClient):
     # -- reads -------------------------------------------------------------------------------
 
     def list_devices(self):
-        return [normalize_device(item) for item in self._search(PATH_DEVICES, 'search', projection=DEVICE_PROJECTION,
-                                                                  what='EnOS device search')]
+        items = self._search(PATH_DEVICES, 'search', projection=DEVICE_PROJECTION, what='EnOS device search')
+        return [normalize_device(item) for item in items]
 
     def get_devices(self, ids):
         ids = list(ids)
@@ -543,7 +543,11 @@ class EnosClient(PlatformClient):
             if job_id is not None:
                 return job_id
             # The re-read shows it was not created: one new request is safe.
-            answer = self._call('POST', PATH_JOBS, 'create', params={'firmwareId': str(firmware.id)}, body=spec, safe_to_retry=False, what=what)
+            try:
+                answer = self._call('POST', PATH_JOBS, 'create', params={'firmwareId': str(firmware.id)}, body=spec, safe_to_retry=False,
+                                    what=what)
+            except OutcomeUnknownError as again:
+                raise OutcomeUnknownError('%s; the job may exist: look for a job named %s in EnOS before re-running' % (again, marker))
         job_id = (answer.get('data') or {}).get('jobId')
         if not job_id:
             raise ApiError('%s: the answer has no jobId (requestId %s)' % (what, answer.get('requestId')), request_id=answer.get('requestId'))
