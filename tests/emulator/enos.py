@@ -387,6 +387,8 @@ def signed(view: Callable[..., Response]) -> Callable[..., Response]:
                 raise EnosError(NO_PERMISSION, f"Denied resource: orgId {org}")
             fault = _take_fault(state, "before")
             if fault is not None:
+                if fault.get("code") is not None:
+                    return _reply(None, code=fault["code"], msg=CODES.get(fault["code"], "injected error"))
                 return _drop()
             response = view(state, action, *args, **kwargs)
             if _take_fault(state, "after") is not None:
@@ -886,7 +888,8 @@ def control_faults() -> Response:
     """EnOS-only faults: {"rules": [{"resource": "ota-jobs", "action": "create", "when": "after" | "before", "times": 1}]}.
 
     ``after``: the call is processed, then the connection is dropped (the client cannot know it worked);
-    ``before``: dropped unprocessed. Matched on the path (substring) and the ``action`` query parameter.
+    ``before``: dropped unprocessed, or, with ``"code": 99500`` (any integer), answered with that business code
+    unprocessed. Matched on the path (substring) and the ``action`` query parameter.
     """
     state = get_state()
     enos = store(state)
@@ -902,7 +905,11 @@ def control_faults() -> Response:
             times = rule.get("times", 1)
             if isinstance(times, bool) or not isinstance(times, int) or times < 1:
                 return json_response({"error": "times must be a positive integer"}, status=400)
-            parsed.append({"resource": rule.get("resource", ""), "action": rule["action"], "when": rule.get("when", "after"), "times": times})
+            code = rule.get("code")
+            if code is not None and (isinstance(code, bool) or not isinstance(code, int) or rule.get("when", "after") != "before"):
+                return json_response({"error": "code must be an integer, with when: before"}, status=400)
+            parsed.append({"resource": rule.get("resource", ""), "action": rule["action"], "when": rule.get("when", "after"), "times": times,
+                           "code": code})
         with enos.lock:
             enos.faults = parsed
     elif request.method == "DELETE":

@@ -197,6 +197,30 @@ def test_lost_answer_on_job_create_is_reread_not_blindly_repeated(emulator, when
     assert enos.SEARCH_SETTLE_SECONDS in client.sleeps
 
 
+def test_internal_error_codes_are_retried_on_reads_only(emulator):
+    ids = scenario(emulator)['outdated_online_devices'][:1]
+    rules = [{'resource': 'devices', 'action': 'search', 'when': 'before', 'code': 99500, 'times': 2},
+             {'resource': 'ota-jobs', 'action': 'create', 'when': 'before', 'code': 24500, 'times': 1}]
+    emulator.control('POST', '/enos/faults', {'rules': rules})
+    client = make_client(emulator)
+    result, failure = upgrade(client, ids)
+    assert failure is None and result['summary']['succeeded'] == 1
+    counts = calls(emulator)
+    assert counts['POST devices search'] >= 3                   # two internal errors, then the answer
+    # The create answered 24500: not repeated blindly, the jobs were read again first (none), then created once more.
+    assert counts['POST ota-jobs create'] == 2 and len(jobs(emulator)) == 1
+    assert counts['POST ota-jobs search'] == 2 and enos.SEARCH_SETTLE_SECONDS in client.sleeps
+
+
+def test_refused_job_create_is_not_retried(emulator):
+    ids = scenario(emulator)['outdated_online_devices'][:1]
+    emulator.control('POST', '/enos/faults', {'rules': [{'resource': 'ota-jobs', 'action': 'create', 'when': 'before', 'code': 99400}]})
+    result, failure = upgrade(make_client(emulator), ids)
+    assert failure and result['devices'][0]['status'] == 'failed'
+    assert 'EnOS code 99400, requestId ' in result['devices'][0]['msg']
+    assert calls(emulator)['POST ota-jobs create'] == 1 and jobs(emulator) == []
+
+
 def test_job_create_outcome_unknown_when_the_reread_fails_too(emulator):
     ids = scenario(emulator)['outdated_online_devices'][:1]
     client = make_client(emulator)

@@ -533,7 +533,10 @@ class EnosClient(PlatformClient):
         try:
             # Never safe_to_retry: EnOS does not deduplicate job creation.
             answer = self._call('POST', PATH_JOBS, 'create', params={'firmwareId': str(firmware.id)}, body=spec, safe_to_retry=False, what=what)
-        except OutcomeUnknownError as exc:
+        except (OutcomeUnknownError, ApiError) as exc:
+            # A lost answer, a 5xx, or an internal error code: the job may exist. Anything else was refused: raise it.
+            if isinstance(exc, ApiError) and exc.code not in TRANSIENT_CODES:
+                raise
             self.transport.retry.sleep(SEARCH_SETTLE_SECONDS)
             try:
                 job_id = self._find_job(firmware, marker)
@@ -546,7 +549,9 @@ class EnosClient(PlatformClient):
             try:
                 answer = self._call('POST', PATH_JOBS, 'create', params={'firmwareId': str(firmware.id)}, body=spec, safe_to_retry=False,
                                     what=what)
-            except OutcomeUnknownError as again:
+            except (OutcomeUnknownError, ApiError) as again:
+                if isinstance(again, ApiError) and again.code not in TRANSIENT_CODES:
+                    raise
                 raise OutcomeUnknownError('%s; the job may exist: look for a job named %s in EnOS before re-running' % (again, marker))
         job_id = (answer.get('data') or {}).get('jobId')
         if not job_id:
