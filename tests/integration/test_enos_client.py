@@ -181,6 +181,17 @@ def test_queued_task_of_an_offline_device_is_waited_for_not_duplicated(emulator)
     assert len(jobs(emulator)) == 1 and calls(emulator)['POST ota-jobs create'] == 1
 
 
+def test_rerun_after_a_failed_task_makes_a_new_job(emulator):
+    ids = scenario(emulator)['outdated_online_devices'][:1]
+    emulator.set_devices(ids, platform='enos', behaviour='fail')
+    first, failure = upgrade(make_client(emulator), ids)
+    assert failure and 'failed to write firmware' in first['devices'][0]['msg']
+    emulator.set_devices(ids, platform='enos', behaviour='normal')
+    second, failure = upgrade(make_client(emulator), ids)
+    assert failure is None and second['devices'][0]['status'] == 'succeeded'
+    assert len(jobs(emulator)) == 2 and second['jobs'] != first['jobs']     # the started job's task had ended: not waited on
+
+
 @pytest.mark.parametrize('when, creates', [('after', 1), ('before', 2)])
 def test_lost_answer_on_job_create_is_reread_not_blindly_repeated(emulator, when, creates):
     ids = scenario(emulator)['outdated_online_devices'][:2]
