@@ -380,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--offline-ratio", type=float, default=0.05, help="share of devices seeded offline (default: %(default)s)")
     for platform in PLATFORMS:
         for option, (default, text) in platform.options.items():
-            parser.add_argument(f"--{platform.name}-{option}", dest=f"{platform.name}_{option}",
+            parser.add_argument(f"--{platform.name}-{option}".replace("_", "-"), dest=f"{platform.name}_{option}",
                                 default=_env_default(platform.name, option, default),
                                 help=f"{text} (env FLEETOTA_EMULATOR_{platform.name.upper()}_{option.upper()})")
     parser.add_argument("--port-file", help="write the base URL to this file (atomically) once listening")
