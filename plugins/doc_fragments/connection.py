@@ -15,10 +15,11 @@ options:
       - If not set, the value of the E(FLEETOTA_PLATFORM) environment variable is used.
     type: str
     required: true
-    choices: [magewell]
+    choices: [enos, magewell]
   endpoint:
     description:
-      - Base URL of the vendor API, for example V(https://cloud.example.com) for a Magewell Control Cloud.
+      - Base URL of the vendor API, for example V(https://cloud.example.com) for a Magewell Control Cloud, or the EnOS API gateway
+        such as V(https://apim-ppe1.envisioniot.com) for O(platform=enos).
       - If not set, the value of the E(FLEETOTA_ENDPOINT) environment variable is used.
     type: str
     required: true
@@ -35,16 +36,20 @@ options:
   access_key:
     description:
       - Access key of the API credentials (Tuya Access ID, IoT Core AccessKeyId, EnOS app key), for the platforms that sign requests.
+      - For O(platform=enos), the application key (C(appKey)) of an EnOS application registered in the organization; its service
+        account needs the firmware and OTA permissions.
       - If not set, the value of the E(FLEETOTA_ACCESS_KEY) environment variable is used.
     type: str
   secret_key:
     description:
       - The secret matching O(access_key). It never appears in output.
+      - For O(platform=enos), the application secret (C(appSecret)). It is only used to compute the token request's C(encryption)
+        and each call's C(apim-signature) (SHA-256); it is never sent.
       - If not set, the value of the E(FLEETOTA_SECRET_KEY) environment variable is used.
     type: str
   org_id:
     description:
-      - Organization id, for platforms that scope every call to one.
+      - Organization id, for platforms that scope every call to one (O(platform=enos), the EnOS C(orgId); required there).
       - If not set, the value of the E(FLEETOTA_ORG_ID) environment variable is used.
     type: str
   validate_certs:

@@ -31,6 +31,7 @@ CONNECTION_OPTIONS = {
 # What each platform needs besides platform and endpoint.
 REQUIRED_CREDENTIALS = {
     'magewell': ('username', 'password'),
+    'enos': ('access_key', 'secret_key', 'org_id'),
 }
 
 SUPPORTED_PLATFORMS = tuple(sorted(REQUIRED_CREDENTIALS))
@@ -42,6 +43,9 @@ class PlatformClient:
     """What every vendor client implements. One instance serves one module run or inventory parse."""
 
     platform = None
+    # Seconds the caller will wait for an upgrade (the engine sets it from wait_timeout before
+    # start_upgrade). Platforms whose upgrade jobs carry a server-side timeout use it; None = vendor default.
+    upgrade_timeout = None
 
     def __init__(self, transport):
         self.transport = transport
@@ -126,4 +130,7 @@ def create_client(options, retry=None):
     if platform == 'magewell':
         from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.magewell import MagewellClient
         return MagewellClient(transport, options['username'], options['password'])
+    if platform == 'enos':
+        from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.enos import EnosClient
+        return EnosClient(transport, options['access_key'], options['secret_key'], options['org_id'])
     raise ConfigError("platform '%s' is not supported" % platform)  # unreachable: validate_connection checked it

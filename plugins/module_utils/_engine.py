@@ -169,6 +169,7 @@ class UpgradeRun:
     # -- act -----------------------------------------------------------------------------
 
     def _start(self):
+        self.client.upgrade_timeout = self.wait_timeout
         batches = {}
         for item in self.items:
             if item.status == plan.WOULD_UPGRADE:

@@ -26,21 +26,23 @@ attributes:
 options:
   devices:
     description:
-      - Device ids to report on (Magewell serial numbers).
+      - Device ids to report on (Magewell serial numbers, EnOS device keys).
       - When given, the result has one entry in RV(devices) per device, in the same order. An unknown id fails the task.
     type: list
     elements: str
   product:
     description:
-      - Only list firmware for this product (Magewell C(product-id)).
+      - Only list firmware for this product (Magewell C(product-id), EnOS C(productKey)).
     type: str
   hardware_version:
     description:
-      - Only list firmware for this hardware version (Magewell C(hardware-ver)).
+      - Only list firmware for this hardware version (Magewell C(hardware-ver)). EnOS firmware has no hardware version,
+        so with O(platform=enos) this filter matches nothing.
     type: str
   include_unreleased:
     description:
-      - Also list test and unverified firmware (Magewell test versions), and count it when computing RV(devices[].latest_version).
+      - Also list test and unverified firmware (Magewell test versions, EnOS firmware with C(isVerified=false)), and count it when
+        computing RV(devices[].latest_version).
     type: bool
     default: false
 seealso:
@@ -132,7 +134,7 @@ devices:
       description: The device's product.
       type: str
     hardware_version:
-      description: The device's hardware version.
+      description: The device's hardware version (null for EnOS, which has none).
       type: str
     online:
       description: Whether the device is online.

@@ -26,11 +26,19 @@ PASSWORD = 'Em-Secret-7c1f'  # distinctive, so a leak into any output is caught
 
 # Per platform: the connection options a test uses, and the emulator options that make the
 # emulator accept them. Secrets are distinctive so that a leak into any output is caught.
+ENOS_SECRET = 'En-Secret-4d2a9e'
+ENOS_APP_KEY = 'enos-app-7f3e'
+ENOS_ORG = 'o-fleetota-it'
+
 CONNECTIONS = {
     'magewell': {'username': 'Admin', 'password': PASSWORD},
+    'enos': {'access_key': ENOS_APP_KEY, 'secret_key': ENOS_SECRET, 'org_id': ENOS_ORG},
 }
 SERVER_OPTIONS = {
     'magewell_password': PASSWORD,
+    'enos_app_key': ENOS_APP_KEY,
+    'enos_app_secret': ENOS_SECRET,
+    'enos_org_id': ENOS_ORG,
 }
 
 
@@ -81,7 +89,7 @@ class Emulator:
         return self.control('GET', '/scenarios?platform=%s' % platform)
 
     def connection(self, platform='magewell', **overrides):
-        values = dict(CONNECTIONS.get(platform, {}), platform=platform, endpoint=self.url)
+        values = dict(CONNECTIONS.get(platform, {}), platform=platform, endpoint=self.url)  # an unknown platform: bad-input tests
         values.update(overrides)
         return values
 
