@@ -139,6 +139,7 @@ AUTH_CODES = ('SignatureDoesNotMatch', 'IncompleteSignature', 'InvalidAccessKeyI
 NONCE_USED = 'SignatureNonceUsed'
 TIMESTAMP_CODES = ('InvalidTimeStamp.Expired', 'InvalidTimeStamp.Format')
 THROTTLING_PREFIX = 'Throttling'
+THROTTLE_WAIT = 1.0
 # HTTP statuses whose JSON body carries the vendor's error code (gateway errors).
 ERROR_STATUSES = (400, 403, 404)
 
@@ -280,7 +281,8 @@ class TuyaIotCoreClient(PlatformClient):
                 continue
             if str(code).startswith(THROTTLING_PREFIX):
                 if attempt < retry.attempts:
-                    retry.sleep(retry.delay(attempt))
+                    # Limits are per second: waiting less than that only spends another attempt.
+                    retry.sleep(max(THROTTLE_WAIT, retry.delay(attempt)))
                     continue
                 raise RateLimitError('%s was throttled (%s) %d times in a row; lower the request rate or try later'
                                      % (what, code, attempt), code=code, request_id=request_id, http_status=response.status_code)
