@@ -15,10 +15,11 @@ options:
       - If not set, the value of the E(FLEETOTA_PLATFORM) environment variable is used.
     type: str
     required: true
-    choices: [magewell]
+    choices: [magewell, tuya_iotcore]
   endpoint:
     description:
       - Base URL of the vendor API, for example V(https://cloud.example.com) for a Magewell Control Cloud.
+      - For O(platform=tuya_iotcore), the instance URL from the IoT Core console, for example V(https://si-xxxxxxxx.tuyacloud.com:8686).
       - If not set, the value of the E(FLEETOTA_ENDPOINT) environment variable is used.
     type: str
     required: true
@@ -35,11 +36,13 @@ options:
   access_key:
     description:
       - Access key of the API credentials (Tuya Access ID, IoT Core AccessKeyId, EnOS app key), for the platforms that sign requests.
+      - Required for O(platform=tuya_iotcore), with O(secret_key).
       - If not set, the value of the E(FLEETOTA_ACCESS_KEY) environment variable is used.
     type: str
   secret_key:
     description:
       - The secret matching O(access_key). It never appears in output.
+      - For O(platform=tuya_iotcore), the AccessKeySecret that signs every request (HMAC-SHA1); it is never sent.
       - If not set, the value of the E(FLEETOTA_SECRET_KEY) environment variable is used.
     type: str
   org_id:

@@ -11,7 +11,7 @@ version_added: 1.0.0
 description:
   - Plans first (for each device, its current version, the target, and the action), then acts on the plan with
     as few vendor requests as the vendor allows (Magewell, one C(upgrade/start) per product family, model and
-    hardware version), and waits until every device reports the target version.
+    hardware version; IoT Core, one C(CreateOTAStaticUpgradeJob) per firmware and 200 devices), and waits until every device reports the target version.
   - A device already at the target is not touched. A device already upgrading is waited for, not restarted.
     Re-running after success changes nothing.
   - A device running a newer version than the target is left alone and reported, unless O(allow_downgrade=true).
@@ -32,7 +32,7 @@ attributes:
 options:
   devices:
     description:
-      - Device ids to upgrade (Magewell serial numbers). May be long (thousands); duplicates are ignored.
+      - Device ids to upgrade (Magewell serial numbers, IoT Core C(DeviceName)). May be long (thousands); duplicates are ignored.
     type: list
     elements: str
     required: true
@@ -58,7 +58,7 @@ options:
     default: false
   include_unreleased:
     description:
-      - Allow a test or unverified firmware as the target.
+      - Allow a test or unverified firmware as the target (IoT Core, C(Status) 0; a package that failed verification is never used).
     type: bool
     default: false
   wait:
@@ -110,6 +110,17 @@ EXAMPLES = r'''
     devices: [A302190930002]
     firmware_id: "21"
     wait: false
+
+- name: Upgrade Tuya IoT Core devices to the newest verified firmware that fits each of them
+  fleetota.cloud.firmware_upgrade:
+    platform: tuya_iotcore
+    endpoint: https://si-0123456789abcdef.tuyacloud.com:8686
+    access_key: "{{ iotcore_access_key_id }}"
+    secret_key: "{{ vault_iotcore_access_key_secret }}"
+    devices: "{{ groups['fleetota_tuya_iotcore'] | map('extract', hostvars, 'fleetota_device_id') | list }}"
+    version: latest
+  run_once: true
+  register: iotcore_upgrade
 '''
 
 RETURN = r'''
@@ -151,7 +162,9 @@ summary:
   type: dict
   sample: {succeeded: 3, already_current: 5, started: 0, in_progress: 0, would_upgrade: 0, skipped: 1, failed: 0, timed_out: 0}
 jobs:
-  description: The vendor's job or task ids of the upgrades started, for platforms that have them (empty for Magewell).
+  description:
+    - The vendor's job or task ids of the upgrades started, for platforms that have them (empty for Magewell).
+    - IoT Core, the C(JobId) of every C(CreateOTAStaticUpgradeJob) of this run, and of the unfinished jobs it waited on instead of creating a new one.
   returned: always, when the input was valid
   type: list
   elements: str

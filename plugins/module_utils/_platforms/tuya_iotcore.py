@@ -403,7 +403,8 @@ class TuyaIotCoreClient(PlatformClient):
         if firmware.extra.get('status') == FIRMWARE_VERIFY_FAILED:
             return 'firmware %s (%s) failed verification (Status 3); IoT Core will not deploy it' % (firmware.id, firmware.version)
         src = firmware.extra.get('src_version')
-        if src and not same_version(device.current_version, src):
+        # A device already at the package's version is current with it, whatever it was upgraded from.
+        if src and not same_version(device.current_version, src) and not same_version(device.current_version, firmware.version):
             return 'firmware %s (%s) only upgrades devices on %s (SrcVersion); the device runs %s' % (
                 firmware.id, firmware.version, src, device.current_version)
         return None

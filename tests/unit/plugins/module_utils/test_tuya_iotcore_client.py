@@ -57,6 +57,7 @@ def test_src_version_limits_which_devices_fit():
     assert client.firmware_fits(_fw(src='1.9.0'), _dev('1.9.0'))
     assert not client.firmware_fits(_fw(src='1.9.0'), _dev('1.8.0'))
     assert 'only upgrades devices on 1.9.0 (SrcVersion); the device runs 1.8.0' in client.firmware_misfit(_fw(src='1.9.0'), _dev('1.8.0'))
+    assert client.firmware_fits(_fw(src='1.9.0'), _dev('2.0.1'))   # already there: current, not incompatible
     assert client.firmware_fits(_fw(), _dev('0.1.0'))
     assert 'is for product pk' in client.firmware_misfit(_fw(), _dev('1.0.0', product='other'))
     assert 'failed verification' in client.firmware_misfit(_fw(status=3), _dev('1.0.0'))
