@@ -292,6 +292,7 @@ def test_connection_from_environment(emulator, playbook):
 
 
 BAD_INPUT = [
+    ('unknown platform names the choices', 'firmware_info', {'platform': 'nimbus'}, {}, 'tuya_iotcore'),
     ('missing secret', 'firmware_info', {'secret_key': None}, {}, 'platform tuya_iotcore needs secret_key'),
     ('missing access key', 'firmware_info', {'access_key': None}, {}, 'platform tuya_iotcore needs access_key'),
     ('unknown access key', 'firmware_info', {'access_key': 'nobody'}, {}, 'InvalidAccessKeyId.NotFound'),
