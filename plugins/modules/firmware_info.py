@@ -40,7 +40,8 @@ options:
     type: str
   include_unreleased:
     description:
-      - Also list test and unverified firmware (Magewell test versions, IoT Core packages whose C(Status) is not 1 verified), and count it when computing RV(devices[].latest_version).
+      - Also list test and unverified firmware (Magewell test versions, IoT Core packages whose C(Status) is not 1 verified),
+        and count it when computing RV(devices[].latest_version).
     type: bool
     default: false
 seealso:

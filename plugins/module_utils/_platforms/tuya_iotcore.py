@@ -360,6 +360,10 @@ class TuyaIotCoreClient(PlatformClient):
 
     def get_devices(self, ids):
         directory = self._device_directory()
+        if any(name not in directory for name in ids):
+            # A device that changed status between two listings (e.g. rebooting) is in neither: list once more.
+            self._directory = None
+            directory = self._device_directory()
         infos = [directory[name] for name in ids if name in directory]
         details = self._details(infos)
         return dict((field(info, 'DeviceName'), normalize_device(info, details.get(field(info, 'DeviceName')))) for info in infos)
@@ -453,24 +457,24 @@ class TuyaIotCoreClient(PlatformClient):
             msg = 'firmware %s (%s) is not deployable now: %s' % (firmware.id, firmware.version, FIRMWARE_STATUS[current.extra['status']])
             return dict((device.id, StartResult(StartResult.FAILED, msg)) for device in devices)
         product = current.product or firmware.product
+        # A re-run must not create a second job: devices with an unfinished task towards this
+        # firmware (offline ones too: a rebooting device is offline) are waited on instead, since
+        # CreateOTAStaticUpgradeJob is not deduplicated by the vendor.
+        running = self.unfinished_tasks(firmware.id, [device.id for device in devices])
+        for name, job_id in running.items():
+            self._remember_job(job_id)
+            results[name] = StartResult(StartResult.IN_PROGRESS, 'already upgrading to %s in job %s; waiting for it' % (firmware.version, job_id), job=job_id)
         to_send = []
         for device in devices:
+            if device.id in running:
+                continue
             if device.online is False:
                 results[device.id] = StartResult(StartResult.FAILED, 'device is %s: not sent, since IoT Core would queue the task until it '
                                                                      'reconnects; re-run once it is online' % device.extra.get('status', 'offline'))
             else:
                 to_send.append(device.id)
-        if not to_send:
-            return results
-        # A re-run must not create a second job: devices with an unfinished task towards this
-        # firmware are waited on instead (CreateOTAStaticUpgradeJob is not deduplicated by the vendor).
-        running = self.unfinished_tasks(firmware.id, to_send)
-        for name, job_id in running.items():
-            self._remember_job(job_id)
-            results[name] = StartResult(StartResult.IN_PROGRESS, 'already upgrading to %s in job %s; waiting for it' % (firmware.version, job_id), job=job_id)
-        names = [name for name in to_send if name not in running]
-        for start in range(0, len(names), JOB_DEVICE_LIMIT):
-            batch = names[start:start + JOB_DEVICE_LIMIT]
+        for start in range(0, len(to_send), JOB_DEVICE_LIMIT):
+            batch = to_send[start:start + JOB_DEVICE_LIMIT]
             results.update(self._create_job(firmware, product, batch))
         return results
 
@@ -554,4 +558,3 @@ class TuyaIotCoreClient(PlatformClient):
             if str(field(field(body, 'Data', default={}), 'JobStatus', default='')).upper() not in UNFINISHED_JOB_STATES:
                 finished.add(job_id)
         return finished
-

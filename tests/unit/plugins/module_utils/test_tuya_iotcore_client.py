@@ -233,6 +233,7 @@ def test_a_rerun_while_the_job_runs_creates_no_second_job(emu):
     first = client.start_upgrade(firmware, devices)
     assert set(r.status for r in first.values()) == {StartResult.STARTED}
     again = client_for(emu)
+    devices[0].online = False   # e.g. rebooting: still waited on, not refused as offline
     second = again.start_upgrade(firmware, devices)
     assert set(r.status for r in second.values()) == {StartResult.IN_PROGRESS}
     assert again.jobs == client.jobs and len(client.jobs) == 1
