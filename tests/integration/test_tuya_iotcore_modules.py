@@ -44,7 +44,7 @@ def by_id(entries):
 
 
 def conn(emulator, **overrides):
-    return emulator.connection(platform=P, **overrides)
+    return emulator.connection(platform=overrides.pop('platform', P), **overrides)
 
 
 def test_info_reports_catalog_and_devices(emulator, playbook):
