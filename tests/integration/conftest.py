@@ -88,7 +88,7 @@ class Emulator:
         return self.control('GET', '/scenarios?platform=%s' % platform)
 
     def connection(self, platform='magewell', **overrides):
-        values = dict(CONNECTIONS.get(platform, {}), platform=platform, endpoint=self.url)  # an unknown platform has no credentials
+        values = dict(CONNECTIONS.get(platform, {}), platform=platform, endpoint=self.url)
         values.update(overrides)
         return values
 
