@@ -124,12 +124,17 @@ def test_upgrade_waits_then_second_run_changes_nothing(emulator, playbook):
 def test_rerun_while_the_job_is_in_flight_creates_no_new_job(emulator, playbook):
     ids = online(emulator, 3)
     emulator.config(upgrade_seconds=5)
+    planned = dict(task('fleetota.cloud.firmware_upgrade', register='planned', devices=ids, version='latest'), check_mode=True)
     run = playbook([task('fleetota.cloud.firmware_upgrade', register='first', devices=ids, version='latest', wait=False),
+                    planned,
                     task('fleetota.cloud.firmware_upgrade', register='second', devices=ids, version='latest', poll_interval=0.5, wait_timeout=60)],
-                   keep=('first', 'second'), connection=conn(emulator))
+                   keep=('first', 'planned', 'second'), connection=conn(emulator))
     assert run.rc == 0, run.output
     first, second = run.data['first'], run.data['second']
     assert [d['status'] for d in first['devices']] == ['started'] * 3
+    # Check mode sees the running tasks (ListOTAUnfinishedTaskByDevice) and says they would be waited for.
+    assert [d['status'] for d in run.data['planned']['devices']] == ['in_progress'] * 3
+    assert run.data['planned']['changed'] is False
     assert [d['status'] for d in second['devices']] == ['succeeded'] * 3
     assert sorted(second['jobs']) == sorted(first['jobs'])
     assert creates(emulator) == len(first['jobs']) == len(scenarios(emulator)['jobs'])

@@ -130,6 +130,10 @@ DEVICE_PAGE_SIZE = 50          # QueryDeviceByStatus
 DETAIL_BATCH_SIZE = 100        # BatchQueryDeviceDetail DeviceName.N
 # ASSUMPTION (Alibaba's rule, not on Tuya's page): at most 200 TargetDeviceName per job.
 JOB_DEVICE_LIMIT = 200
+# Up to this many devices, planning asks ListOTAUnfinishedTaskByDevice for each one (one call per device,
+# but it also sees tasks towards another firmware, and makes check mode show them as in progress);
+# beyond, unfinished tasks are read per target firmware when starting (a few calls for thousands of devices).
+PER_DEVICE_TASK_LOOKUP_LIMIT = 20
 # ASSUMPTION: no page count is documented as a hard stop; this only guards against a looping server.
 MAX_PAGES = 1000
 
@@ -366,7 +370,22 @@ class TuyaIotCoreClient(PlatformClient):
             directory = self._device_directory()
         infos = [directory[name] for name in ids if name in directory]
         details = self._details(infos)
-        return dict((field(info, 'DeviceName'), normalize_device(info, details.get(field(info, 'DeviceName')))) for info in infos)
+        devices = dict((field(info, 'DeviceName'), normalize_device(info, details.get(field(info, 'DeviceName')))) for info in infos)
+        if len(devices) <= PER_DEVICE_TASK_LOOKUP_LIMIT:
+            for device in devices.values():
+                self._mark_unfinished(device)
+        return devices
+
+    def _mark_unfinished(self, device):
+        """Mark a device that has an unfinished OTA task (towards any firmware) as upgrading, with its job."""
+        body = self.call('ListOTAUnfinishedTaskByDevice', {'ProductKey': device.product, 'DeviceName': device.id},
+                         what='IoT Core ListOTAUnfinishedTaskByDevice %s' % device.id)
+        for task in items_of(body, 'Data', 'SimpleOTATaskInfo'):
+            if str(field(task, 'TaskStatus', default='')).upper() in UNFINISHED_TASK_STATES:
+                device.upgrading = True
+                device.extra['task_job'] = str(field(task, 'JobId'))
+                device.extra['task_version'] = field(task, 'DestVersion')
+                return
 
     # -- catalog --------------------------------------------------------------------------------
 
@@ -520,6 +539,9 @@ class TuyaIotCoreClient(PlatformClient):
     def poll(self, devices):
         """Progress from the task listings of this run's jobs (paginated), not one call per device."""
         wanted = dict((device.id, device) for device in devices)
+        for device in devices:
+            # Upgrades found already running when planning are waited on through their own job.
+            self._remember_job(device.extra.get('task_job'))
         tasks = {}
         for job_id in self.jobs:
             for task in self._tasks_of(job_id):
