@@ -32,6 +32,7 @@ CONNECTION_OPTIONS = {
 REQUIRED_CREDENTIALS = {
     'magewell': ('username', 'password'),
     'enos': ('access_key', 'secret_key', 'org_id'),
+    'tuya_iotcore': ('access_key', 'secret_key'),
 }
 
 SUPPORTED_PLATFORMS = tuple(sorted(REQUIRED_CREDENTIALS))
@@ -78,6 +79,10 @@ class PlatformClient:
         if firmware.hardware_version is not None and device.hardware_version is not None:
             return firmware.hardware_version == device.hardware_version
         return True
+
+    def firmware_misfit(self, firmware, device):
+        """Why `firmware` does not fit `device` (a sentence for the plan), or None to let the plan say it generically."""
+        return None
 
     def start_upgrade(self, firmware, devices):
         """Ask the vendor to install `firmware` on `devices`; dict id -> StartResult.
@@ -133,4 +138,7 @@ def create_client(options, retry=None):
     if platform == 'enos':
         from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.enos import EnosClient
         return EnosClient(transport, options['access_key'], options['secret_key'], options['org_id'])
+    if platform == 'tuya_iotcore':
+        from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.tuya_iotcore import TuyaIotCoreClient
+        return TuyaIotCoreClient(transport, options['access_key'], options['secret_key'])
     raise ConfigError("platform '%s' is not supported" % platform)  # unreachable: validate_connection checked it

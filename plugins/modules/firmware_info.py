@@ -26,13 +26,13 @@ attributes:
 options:
   devices:
     description:
-      - Device ids to report on (Magewell serial numbers, EnOS device keys).
+      - Device ids to report on (Magewell serial numbers, EnOS device keys, IoT Core C(DeviceName)).
       - When given, the result has one entry in RV(devices) per device, in the same order. An unknown id fails the task.
     type: list
     elements: str
   product:
     description:
-      - Only list firmware for this product (Magewell C(product-id), EnOS C(productKey)).
+      - Only list firmware for this product (Magewell C(product-id), EnOS C(productKey), IoT Core C(ProductKey)).
     type: str
   hardware_version:
     description:
@@ -41,8 +41,8 @@ options:
     type: str
   include_unreleased:
     description:
-      - Also list test and unverified firmware (Magewell test versions, EnOS firmware with C(isVerified=false)), and count it when
-        computing RV(devices[].latest_version).
+      - Also list test and unverified firmware (Magewell test versions, EnOS firmware with C(isVerified=false), IoT Core packages
+        whose C(Status) is not 1 verified), and count it when computing RV(devices[].latest_version).
     type: bool
     default: false
 seealso:

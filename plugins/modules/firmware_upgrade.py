@@ -11,7 +11,8 @@ version_added: 1.0.0
 description:
   - Plans first (for each device, its current version, the target, and the action), then acts on the plan with
     as few vendor requests as the vendor allows (Magewell, one C(upgrade/start) per product family, model and
-    hardware version; EnOS, one OTA job per firmware), and waits until every device reports the target version.
+    hardware version; EnOS, one OTA job per firmware; IoT Core, one C(CreateOTAStaticUpgradeJob) per firmware and 200 devices),
+    and waits until every device reports the target version.
   - With EnOS, a device already in a started job for the same firmware, with its task not finished, is waited for in that job;
     no second job is created. The job's C(upgradeTimeout) is O(wait_timeout), clamped to the documented 300 to 172800 seconds.
     Job creation is never repeated blindly; after a lost answer the jobs are read again first.
@@ -35,7 +36,7 @@ attributes:
 options:
   devices:
     description:
-      - Device ids to upgrade (Magewell serial numbers, EnOS device keys). May be long (thousands); duplicates are ignored.
+      - Device ids to upgrade (Magewell serial numbers, EnOS device keys, IoT Core C(DeviceName)). May be long (thousands); duplicates are ignored.
     type: list
     elements: str
     required: true
@@ -61,7 +62,8 @@ options:
     default: false
   include_unreleased:
     description:
-      - Allow a test or unverified firmware as the target (Magewell test versions; EnOS firmware with C(isVerified=false)).
+      - Allow a test or unverified firmware as the target (Magewell test versions; EnOS firmware with C(isVerified=false);
+        IoT Core, C(Status) 0; a package that failed verification is never used).
       - EnOS refuses upgrade jobs for a firmware that requires verification (C(enableVerification)) until it is verified.
     type: bool
     default: false
@@ -128,6 +130,17 @@ EXAMPLES = r'''
     devices: [A302190930002]
     firmware_id: "21"
     wait: false
+
+- name: Upgrade Tuya IoT Core devices to the newest verified firmware that fits each of them
+  fleetota.cloud.firmware_upgrade:
+    platform: tuya_iotcore
+    endpoint: https://si-0123456789abcdef.tuyacloud.com:8686
+    access_key: "{{ iotcore_access_key_id }}"
+    secret_key: "{{ vault_iotcore_access_key_secret }}"
+    devices: "{{ groups['fleetota_tuya_iotcore'] | map('extract', hostvars, 'fleetota_device_id') | list }}"
+    version: latest
+  run_once: true
+  register: iotcore_upgrade
 '''
 
 RETURN = r'''
@@ -172,6 +185,7 @@ jobs:
   description:
     - The vendor's job or task ids of the upgrades started, for platforms that have them (empty for Magewell).
     - EnOS, the OTA job ids created or waited on.
+    - IoT Core, the C(JobId) of every C(CreateOTAStaticUpgradeJob) of this run, and of the unfinished jobs it waited on instead of creating a new one.
   returned: always, when the input was valid
   type: list
   elements: str
