@@ -90,7 +90,10 @@ def timed(command, env, cwd, what):
 
 def must(proc, what):
     if proc.returncode != 0:
-        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+        # the per-host ok lines and the recap of a large play say nothing: show the rest
+        lines = [line for line in (proc.stdout + proc.stderr).splitlines()
+                 if line.strip() and not line.startswith('ok: [') and ' failed=0 ' not in line]
+        sys.stderr.write('\n'.join(lines[-200:]) + '\n')
         raise SystemExit('%s failed (exit %d)' % (what, proc.returncode))
 
 
