@@ -75,6 +75,10 @@ class PlatformClient:
             return firmware.hardware_version == device.hardware_version
         return True
 
+    def last_upgrade_failed(self, device):
+        """True when the vendor says the device's last upgrade failed, False when it says it did not, None when it does not say."""
+        return None
+
     def start_upgrade(self, firmware, devices):
         """Ask the vendor to install `firmware` on `devices`; dict id -> StartResult.
 

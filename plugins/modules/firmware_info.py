@@ -149,6 +149,12 @@ devices:
     upgrading:
       description: True while an upgrade is under way on the device.
       type: bool
+    last_upgrade_failed:
+      description:
+        - True when the platform reports that the device's last upgrade failed, false when it reports it did not (or one is
+          under way), null when the platform does not tell.
+        - For V(magewell), read from the device's last upgrade result.
+      type: bool
 api_calls:
   description: HTTP requests this task made, retries included.
   returned: always
