@@ -61,7 +61,7 @@ EXAMPLES = r'''
 
 - name: Write it as one HTML page
   ansible.builtin.copy:
-    content: "{{ info.devices | fleetota.cloud.fleet_report('html', title='Encoders, building 4', generated=now(utc=true)) }}"
+    content: "{{ info.devices | fleetota.cloud.fleet_report('html', title='Encoders, building 4', generated=now(utc=true).strftime('%Y-%m-%d %H:%M:%S UTC')) }}"
     dest: fleet.html
     mode: "0644"
 '''

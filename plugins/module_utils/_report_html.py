@@ -147,6 +147,10 @@ def _legend():
     return '<p class="legend">%s</p>' % ' '.join('<span><i style="background:%s"></i>%s</span>' % item for item in items)
 
 
+def _grade(percent):
+    return 'good' if percent >= 95 else 'fair' if percent >= 80 else 'poor'
+
+
 def _compliance(stats, generated_count):
     groups = []
     for key, group in stats['by_product'].items():
@@ -156,11 +160,11 @@ def _compliance(stats, generated_count):
     states = ''.join('<li class="s-%s"><b>%d</b> %s</li>' % (_e(state), count, _e(state)) for state, count in stats['by_state'].items())
     return (
         '<section id="compliance"><h2>Compliance</h2><div class="glance">'
-        '<p class="figure"><span id="compliance-percent">%s%%</span> of devices run the newest released firmware that fits them '
+        '<p class="figure"><span id="compliance-percent" class="%s">%s%%</span> of devices run the newest released firmware that fits them '
         '(<span id="compliant-count">%d</span> of <span id="device-count">%d</span>)</p><ul class="states">%s</ul></div>'
         '<table id="compliance-table"><thead><tr><th>Product / hardware<th>Devices<th>On newest<th>Compliance<th><th>Newest version</thead>'
         '<tbody>%s</tbody></table></section>'
-        % (stats['compliance_percent'], generated_count, stats['devices'], states, ''.join(groups)))
+        % (_grade(stats['compliance_percent']), stats['compliance_percent'], generated_count, stats['devices'], states, ''.join(groups)))
 
 
 def _attention(table):
@@ -181,8 +185,8 @@ def _attention(table):
     if not flagged:
         return '<section id="attention"><h2>Needs attention: none</h2><p>Every device is online, current, and its last upgrade did not fail.</p></section>'
     return ('<section id="attention"><h2>Needs attention: <span id="attention-count">%d</span> device(s)</h2><p>%s.</p>'
-            '<table id="attention-table"><thead><tr><th>Device<th>Name<th>Product / hardware<th>Current<th>Newest<th>Why</thead>'
-            '<tbody>%s</tbody></table>%s</section>' % (len(flagged), summary_line, lines, more))
+            '<div class="scroll"><table id="attention-table"><thead><tr><th>Device<th>Name<th>Product / hardware<th>Current<th>Newest<th>Why</thead>'
+            '<tbody>%s</tbody></table></div>%s</section>' % (len(flagged), summary_line, lines, more))
 
 
 def _device_table(table):
@@ -199,6 +203,7 @@ body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0
 h1{margin:20px 0 0}h2{margin:28px 0 8px;border-bottom:1px solid #ddd}.meta{color:#666;margin:4px 0}
 .glance{display:flex;flex-wrap:wrap;align-items:center;gap:24px}.figure{font-size:16px;max-width:460px}
 #compliance-percent{display:block;font-size:48px;font-weight:700;color:#2e7d32;line-height:1.1}
+#compliance-percent.fair{color:#ef6c00}#compliance-percent.poor{color:#c62828}
 .states{display:flex;flex-wrap:wrap;gap:8px;list-style:none;padding:0}.states li{border:1px solid #ddd;border-radius:6px;padding:6px 10px}
 .states b{font-size:20px;margin-right:4px}
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eee;white-space:nowrap}
@@ -207,6 +212,11 @@ td.n{text-align:right}thead th{background:#f5f5f5;position:sticky;top:0}
 #version-chart{max-width:100%;height:auto}#version-chart text{font-size:12px;fill:#1b1b1b}#version-chart .label{text-anchor:end}
 #version-chart .product{font-weight:700}#version-chart .in{fill:#fff}
 .legend span{margin-right:14px}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
+#device-table,#device-table thead,#device-table tbody{display:block}#device-table tr{display:flex}
+#device-table th,#device-table td{flex:0 0 110px;overflow:hidden;text-overflow:ellipsis}#device-table :is(th,td):nth-child(1){flex-basis:160px}
+#device-table :is(th,td):nth-child(2){flex:1 1 0;min-width:0}#device-table :is(th,td):is(:nth-child(3),:nth-child(4),:nth-child(5)){flex-basis:80px}
+#device-table tbody tr{content-visibility:auto;contain-intrinsic-size:auto 23px}#device-table thead{position:sticky;top:0;z-index:1}
+.scroll{max-height:480px;overflow:auto;border-bottom:1px solid #ddd}nav a{margin-right:14px}
 #device-table th{cursor:pointer;user-select:none}#device-table th[aria-sort=ascending]::after{content:" \\25B2"}
 #device-table th[aria-sort=descending]::after{content:" \\25BC"}#filter{width:320px;padding:4px}
 tr.s-outdated td:last-child,tr.s-failed td:last-child{color:#c62828;font-weight:600}tr.s-offline td:last-child{color:#ef6c00}
@@ -279,7 +289,8 @@ def to_html(devices, title=DEFAULT_TITLE, generated=None):
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         '<title>%s</title><style>%s</style></head><body>' % (_e(title), STYLE),
-        '<header><h1>%s</h1><p class="meta">%s</p></header>' % (_e(title), meta),
+        '<header><h1>%s</h1><p class="meta">%s</p><nav><a href="#compliance">Compliance</a><a href="#versions">Versions</a>'
+        '<a href="#attention">Needs attention</a><a href="#devices">Every device</a></nav></header>' % (_e(title), meta),
         _compliance(stats, compliant),
         '<section id="versions"><h2>Firmware versions per product</h2>%s%s</section>' % (chart, _legend()),
         _attention(table),

@@ -69,7 +69,7 @@ def test_self_contained():
     page = report_html.to_html(fleet(50), generated='2026-12-01T10:00:00Z')
     parsed = parse(page)
     assert not [tag for tag, _attrs in parsed.tags if tag in ('link', 'img', 'iframe', 'object', 'embed')]
-    assert not [attrs for _tag, attrs in parsed.tags if 'src' in attrs or 'href' in attrs]
+    assert not [attrs for _tag, attrs in parsed.tags if 'src' in attrs or not attrs.get('href', '#').startswith('#')]
     assert not re.search(r'https?://|url\(|@import', page)
 
 
@@ -78,7 +78,7 @@ def test_structure_compliance_chart_attention_and_table():
     parsed = parse(page)
     text = ''.join(parsed.text)
     # c1, off and b1 run the newest that fits them: 3 of 7
-    assert '<span id="compliance-percent">42.9%</span>' in page and '(3 of 7)' in text
+    assert '<span id="compliance-percent" class="poor">42.9%</span>' in page and '(3 of 7)' in text
     assert 'Generated 2026-12-01T10:00:00Z, 7 device(s)' in text
     groups = [attrs['data-product'] for tag, attrs in parsed.tags if tag == 'g' and attrs.get('class') == 'bar-group']
     assert groups == ['770', '780']
