@@ -122,13 +122,13 @@ def test_a_reader_finds_compliance_chart_and_outdated_devices(emulator, playbook
         assert sorted(group['product'] for group in seen['groups']) == products and all(group['visible'] for group in seen['groups'])
         for group in seen['groups']:
             hardware = sorted(set(d['hardware_version'] for d in truth if str(d['product']) == group['product']))
-            assert [bar['hardware'] for bar in group['bars']] == hardware
+            assert [stack['hardware'] for stack in group['bars']] == hardware
         counts = {}
         for group in seen['groups']:
-            for bar in group['bars']:
-                for version, count, width in bar['segments']:
+            for stack in group['bars']:
+                for version, count, width in stack['segments']:
                     assert width > 0
-                    key = (group['product'], bar['hardware'], version)
+                    key = (group['product'], stack['hardware'], version)
                     counts[key] = counts.get(key, 0) + count
         expected = {}
         for device in truth:
