@@ -3,7 +3,7 @@
 # docs, build + install + run from the tarball, and the Galaxy importer.
 #   scripts/test.sh              # everything
 #   scripts/test.sh unit integration   # only some stages
-# Stages: unit sanity units integration molecule lint docs build importer benchmark
+# Stages: unit sanity units integration molecule lint docs build importer ee benchmark
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,7 +18,7 @@ export LANG=C.UTF-8 LC_ALL=C.UTF-8
 export ANSIBLE_NOCOLOR=1 PY_COLORS=0
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit sanity units integration molecule lint docs build importer benchmark)
+[ ${#stages[@]} -gt 0 ] || stages=(unit sanity units integration molecule lint docs build importer ee benchmark)
 
 log() { printf '\n=== %s (%s)\n' "$*" "$(date +%H:%M:%S)"; }
 
@@ -98,6 +98,22 @@ stage_integration() {
 stage_molecule() {
     log "molecule: the firmware_rollout role against the emulator (converge, idempotence, verify)"
     (cd "$stage" && ANSIBLE_COLLECTIONS_PATH="$stage_root" molecule test)
+}
+
+stage_ee() {
+    log "execution environment: ansible-builder create, and what it finds in the installed collection"
+    local ctx="$work/ee-context" found
+    rm -rf "$ctx"
+    ansible-builder create -f "$stage/extensions/ee/execution-environment.yml" -c "$ctx" >/dev/null
+    grep -qx 'requests>=2.25' "$ctx/_build/requirements.txt" || { echo "the EE context does not name requests"; return 1; }
+    grep -q '^ca-certificates' "$ctx/_build/bindep.txt" || { echo "the EE context does not name ca-certificates"; return 1; }
+    grep -q 'fleetota.cloud' "$ctx/_build/requirements.yml" || { echo "the EE context does not install fleetota.cloud"; return 1; }
+    # The same introspection ansible-builder runs inside the image, on the collection as installed from the tarball.
+    found="$(python "$ctx/_build/scripts/introspect.py" introspect "$work/installed")"
+    echo "$found"
+    echo "$found" | grep -q "requests>=2.25  # from collection fleetota.cloud" || { echo "introspection missed requests"; return 1; }
+    echo "$found" | grep -q "ca-certificates .* # from collection fleetota.cloud" || { echo "introspection missed bindep.txt"; return 1; }
+    echo "(building the image needs podman or docker, which this machine lacks; see docs/awx.md)"
 }
 
 stage_benchmark() {

@@ -15,10 +15,12 @@ options:
       - If not set, the value of the E(FLEETOTA_PLATFORM) environment variable is used.
     type: str
     required: true
-    choices: [magewell]
+    choices: [enos, magewell, tuya_iotcore]
   endpoint:
     description:
-      - Base URL of the vendor API, for example V(https://cloud.example.com) for a Magewell Control Cloud.
+      - Base URL of the vendor API, for example V(https://cloud.example.com) for a Magewell Control Cloud, or the EnOS API gateway
+        such as V(https://apim-ppe1.envisioniot.com) for O(platform=enos).
+      - For O(platform=tuya_iotcore), the instance URL from the IoT Core console, for example V(https://si-xxxxxxxx.tuyacloud.com:8686).
       - If not set, the value of the E(FLEETOTA_ENDPOINT) environment variable is used.
     type: str
     required: true
@@ -35,16 +37,22 @@ options:
   access_key:
     description:
       - Access key of the API credentials (Tuya Access ID, IoT Core AccessKeyId, EnOS app key), for the platforms that sign requests.
+      - For O(platform=enos), the application key (C(appKey)) of an EnOS application registered in the organization; its service
+        account needs the firmware and OTA permissions.
+      - Required for O(platform=tuya_iotcore), with O(secret_key).
       - If not set, the value of the E(FLEETOTA_ACCESS_KEY) environment variable is used.
     type: str
   secret_key:
     description:
       - The secret matching O(access_key). It never appears in output.
+      - For O(platform=enos), the application secret (C(appSecret)). It is only used to compute the token request's C(encryption)
+        and each call's C(apim-signature) (SHA-256); it is never sent.
+      - For O(platform=tuya_iotcore), the AccessKeySecret that signs every request (HMAC-SHA1); it is never sent.
       - If not set, the value of the E(FLEETOTA_SECRET_KEY) environment variable is used.
     type: str
   org_id:
     description:
-      - Organization id, for platforms that scope every call to one.
+      - Organization id, for platforms that scope every call to one (O(platform=enos), the EnOS C(orgId); required there).
       - If not set, the value of the E(FLEETOTA_ORG_ID) environment variable is used.
     type: str
   validate_certs:

@@ -8,7 +8,7 @@ name: devices
 short_description: Devices of a vendor firmware cloud as Ansible hosts
 version_added: 1.0.0
 description:
-  - One host per device of a vendor cloud (Magewell Control Cloud), named by its id or its name, with the device's
+  - One host per device of a vendor cloud (Magewell Control Cloud, EnOS Connection Service, Tuya IoT Core), named by its id or its name, with the device's
     product, hardware and firmware version as host variables, and a group per platform.
   - Uses a configuration file ending in C(fleetota.yml) or C(fleetota.yaml).
   - Supports C(compose), C(groups) and C(keyed_groups), and inventory caching (a cached run makes no API call).
@@ -28,14 +28,14 @@ options:
     choices: [fleetota.cloud.devices]
   hostname:
     description:
-      - What to name each host. V(id) is the device id (Magewell serial number), unique by construction.
+      - What to name each host. V(id) is the device id (Magewell serial number, EnOS device key, IoT Core C(DeviceName)), unique by construction.
       - V(name) is the device name; devices without a name, or whose name another device already took, keep their id.
     type: str
     default: id
     choices: [id, name]
   products:
     description:
-      - Only devices of these products (Magewell C(product-id)). Empty means every product.
+      - Only devices of these products (Magewell C(product-id), EnOS C(productKey), IoT Core C(ProductKey)). Empty means every product.
     type: list
     elements: str
     default: []
@@ -75,6 +75,25 @@ cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/fleetota-inventory
 cache_timeout: 3600
+
+---
+# enos.fleetota.yml: every device of an EnOS organization (device search, 200 per page)
+plugin: fleetota.cloud.devices
+platform: enos
+endpoint: https://apim-ppe1.envisioniot.com
+access_key: 5acb82e7-a11e-4300-9164-c8b20b638e8b
+org_id: o15700000000001
+# secret_key from the FLEETOTA_SECRET_KEY environment variable
+
+---
+# iotcore.fleetota.yml: every Tuya IoT Core device, grouped by ProductKey (secret from FLEETOTA_SECRET_KEY)
+plugin: fleetota.cloud.devices
+platform: tuya_iotcore
+endpoint: https://si-0123456789abcdef.tuyacloud.com:8686
+access_key: example-access-key-id
+keyed_groups:
+  - key: fleetota_product
+    prefix: product
 '''
 
 from ansible.errors import AnsibleError

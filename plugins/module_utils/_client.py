@@ -31,6 +31,8 @@ CONNECTION_OPTIONS = {
 # What each platform needs besides platform and endpoint.
 REQUIRED_CREDENTIALS = {
     'magewell': ('username', 'password'),
+    'enos': ('access_key', 'secret_key', 'org_id'),
+    'tuya_iotcore': ('access_key', 'secret_key'),
 }
 
 SUPPORTED_PLATFORMS = tuple(sorted(REQUIRED_CREDENTIALS))
@@ -42,6 +44,9 @@ class PlatformClient:
     """What every vendor client implements. One instance serves one module run or inventory parse."""
 
     platform = None
+    # Seconds the caller will wait for an upgrade (the engine sets it from wait_timeout before
+    # start_upgrade). Platforms whose upgrade jobs carry a server-side timeout use it; None = vendor default.
+    upgrade_timeout = None
 
     def __init__(self, transport):
         self.transport = transport
@@ -74,6 +79,10 @@ class PlatformClient:
         if firmware.hardware_version is not None and device.hardware_version is not None:
             return firmware.hardware_version == device.hardware_version
         return True
+
+    def firmware_misfit(self, firmware, device):
+        """Why `firmware` does not fit `device` (a sentence for the plan), or None to let the plan say it generically."""
+        return None
 
     def last_upgrade_failed(self, device):
         """True when the vendor says the device's last upgrade failed, False when it says it did not, None when it does not say."""
@@ -130,4 +139,10 @@ def create_client(options, retry=None):
     if platform == 'magewell':
         from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.magewell import MagewellClient
         return MagewellClient(transport, options['username'], options['password'])
+    if platform == 'enos':
+        from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.enos import EnosClient
+        return EnosClient(transport, options['access_key'], options['secret_key'], options['org_id'])
+    if platform == 'tuya_iotcore':
+        from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.tuya_iotcore import TuyaIotCoreClient
+        return TuyaIotCoreClient(transport, options['access_key'], options['secret_key'])
     raise ConfigError("platform '%s' is not supported" % platform)  # unreachable: validate_connection checked it

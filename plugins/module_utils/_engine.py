@@ -160,7 +160,7 @@ class UpgradeRun:
                 items.append(plan.plan_unknown(device_id, self.client.platform))
                 continue
             firmware, reason = plan.resolve_target(device, catalog, self.client.firmware_fits, version=self.version, firmware=fixed,
-                                                   include_unreleased=self.include_unreleased)
+                                                   include_unreleased=self.include_unreleased, explain=self.client.firmware_misfit)
             if firmware is None:
                 items.append(plan.plan_incompatible(device, reason))
             else:
@@ -171,6 +171,7 @@ class UpgradeRun:
     # -- act -----------------------------------------------------------------------------
 
     def _start(self):
+        self.client.upgrade_timeout = self.wait_timeout
         batches = {}
         for item in self.items:
             if item.status == plan.WOULD_UPGRADE:

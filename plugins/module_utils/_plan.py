@@ -77,12 +77,16 @@ def latest_firmware(device, catalog, fits, include_unreleased=False):
     return _newest([fw for fw in catalog if (fw.released or include_unreleased) and fits(fw, device)])
 
 
-def resolve_target(device, catalog, fits, version=None, firmware=None, include_unreleased=False):
-    """Return (firmware, None) or (None, reason) for what `device` should run."""
+def resolve_target(device, catalog, fits, version=None, firmware=None, include_unreleased=False, explain=None):
+    """Return (firmware, None) or (None, reason) for what `device` should run.
+
+    `explain(firmware, device)` may give the platform's own reason why a firmware does not fit.
+    """
     if firmware is not None:
         if fits(firmware, device):
             return firmware, None
-        return None, 'firmware %s (%s) is for product %s hardware %s; the device is %s' % (
+        reason = explain(firmware, device) if explain is not None else None
+        return None, reason or 'firmware %s (%s) is for product %s hardware %s; the device is %s' % (
             firmware.id, firmware.version, firmware.product, firmware.hardware_version or 'any', describe_hardware(device))
     if version == LATEST:
         newest = latest_firmware(device, catalog, fits, include_unreleased)
@@ -92,6 +96,15 @@ def resolve_target(device, catalog, fits, version=None, firmware=None, include_u
     wanted = try_parse_version(version)
     matches = [fw for fw in catalog if fits(fw, device) and fw.parsed_version == wanted and (fw.released or include_unreleased)]
     if not matches:
+        reasons = []
+        if explain is not None:
+            for candidate in catalog:
+                if candidate.parsed_version == wanted and (candidate.released or include_unreleased):
+                    reason = explain(candidate, device)
+                    if reason and reason not in reasons:
+                        reasons.append(reason)
+        if reasons:
+            return None, '; '.join(reasons)
         return None, 'version %s is not in the catalog for %s' % (version, describe_hardware(device))
     return _newest(matches), None
 

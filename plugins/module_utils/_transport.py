@@ -103,11 +103,13 @@ class Transport:
     def url(self, path):
         return self.endpoint + path
 
-    def request(self, method, path, params=None, data=None, headers=None, files=None, safe_to_retry=None, what=None):
+    def request(self, method, path, params=None, data=None, headers=None, files=None, safe_to_retry=None, what=None, accept_status=()):
         """Send one logical request; returns the requests.Response of a 2xx answer.
 
         safe_to_retry defaults to True for GET and False otherwise. `what` names the call
-        in error messages (never the body, which may hold credentials).
+        in error messages (never the body, which may hold credentials). `accept_status`:
+        4xx statuses returned to the caller instead of raised, for vendors whose error
+        bodies carry the code that says what went wrong.
         """
         if safe_to_retry is None:
             safe_to_retry = method.upper() == 'GET'
@@ -144,6 +146,8 @@ class Transport:
                     raise ApiError('%s failed with HTTP %d after %d attempts' % (what, status, attempt), http_status=status)
                 self.retry.sleep(self.retry.delay(attempt, parse_retry_after(response.headers.get('Retry-After'))))
                 continue
+            if status in accept_status:
+                return response
             if status in (401, 403):
                 raise AuthError('%s was refused with HTTP %d: check the credentials and their rights' % (what, status), http_status=status)
             if status == 404:

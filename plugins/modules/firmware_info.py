@@ -26,21 +26,23 @@ attributes:
 options:
   devices:
     description:
-      - Device ids to report on (Magewell serial numbers).
+      - Device ids to report on (Magewell serial numbers, EnOS device keys, IoT Core C(DeviceName)).
       - When given, the result has one entry in RV(devices) per device, in the same order. An unknown id fails the task.
     type: list
     elements: str
   product:
     description:
-      - Only list firmware for this product (Magewell C(product-id)).
+      - Only list firmware for this product (Magewell C(product-id), EnOS C(productKey), IoT Core C(ProductKey)).
     type: str
   hardware_version:
     description:
-      - Only list firmware for this hardware version (Magewell C(hardware-ver)).
+      - Only list firmware for this hardware version (Magewell C(hardware-ver)). EnOS firmware has no hardware version,
+        so with O(platform=enos) this filter matches nothing.
     type: str
   include_unreleased:
     description:
-      - Also list test and unverified firmware (Magewell test versions), and count it when computing RV(devices[].latest_version).
+      - Also list test and unverified firmware (Magewell test versions, EnOS firmware with C(isVerified=false), IoT Core packages
+        whose C(Status) is not 1 verified), and count it when computing RV(devices[].latest_version).
     type: bool
     default: false
 seealso:
@@ -132,7 +134,7 @@ devices:
       description: The device's product.
       type: str
     hardware_version:
-      description: The device's hardware version.
+      description: The device's hardware version (null for EnOS, which has none).
       type: str
     online:
       description: Whether the device is online.
@@ -153,7 +155,8 @@ devices:
       description:
         - True when the platform reports that the device's last upgrade failed, false when it reports it did not (or one is
           under way), null when the platform does not tell.
-        - For V(magewell), read from the device's last upgrade result.
+        - For V(magewell), read from the device's last upgrade result. V(enos) and V(tuya_iotcore) keep upgrade outcomes on their
+          jobs, not on the device, so it is null there.
       type: bool
 api_calls:
   description: HTTP requests this task made, retries included.

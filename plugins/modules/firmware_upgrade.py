@@ -11,7 +11,11 @@ version_added: 1.0.0
 description:
   - Plans first (for each device, its current version, the target, and the action), then acts on the plan with
     as few vendor requests as the vendor allows (Magewell, one C(upgrade/start) per product family, model and
-    hardware version), and waits until every device reports the target version.
+    hardware version; EnOS, one OTA job per firmware; IoT Core, one C(CreateOTAStaticUpgradeJob) per firmware and 200 devices),
+    and waits until every device reports the target version.
+  - With EnOS, a device already in a started job for the same firmware, with its task not finished, is waited for in that job;
+    no second job is created. The job's C(upgradeTimeout) is O(wait_timeout), clamped to the documented 300 to 172800 seconds.
+    Job creation is never repeated blindly; after a lost answer the jobs are read again first.
   - A device already at the target is not touched. A device already upgrading is waited for, not restarted.
     Re-running after success changes nothing.
   - A device running a newer version than the target is left alone and reported, unless O(allow_downgrade=true).
@@ -32,7 +36,7 @@ attributes:
 options:
   devices:
     description:
-      - Device ids to upgrade (Magewell serial numbers). May be long (thousands); duplicates are ignored.
+      - Device ids to upgrade (Magewell serial numbers, EnOS device keys, IoT Core C(DeviceName)). May be long (thousands); duplicates are ignored.
     type: list
     elements: str
     required: true
@@ -58,7 +62,9 @@ options:
     default: false
   include_unreleased:
     description:
-      - Allow a test or unverified firmware as the target.
+      - Allow a test or unverified firmware as the target (Magewell test versions; EnOS firmware with C(isVerified=false);
+        IoT Core, C(Status) 0; a package that failed verification is never used).
+      - EnOS refuses upgrade jobs for a firmware that requires verification (C(enableVerification)) until it is verified.
     type: bool
     default: false
   wait:
@@ -70,11 +76,13 @@ options:
   wait_timeout:
     description:
       - Seconds to wait in all. Devices not done by then end V(timed_out), which fails the task; their upgrade may still finish.
+      - For O(platform=enos) it is also the OTA job's C(upgradeTimeout), clamped to 300..172800 seconds (the range EnOS accepts).
     type: float
     default: 3600
   poll_interval:
     description:
-      - Seconds between two progress reads. Each read costs one request per product family (or per device, for a few devices).
+      - Seconds between two progress reads. Each read costs one request per product family (or per device, for a few devices);
+        for EnOS, one C(searchTask) per job and 200 devices still upgrading.
     type: float
     default: 10
 seealso:
@@ -105,11 +113,34 @@ EXAMPLES = r'''
   run_once: true
   register: upgrade
 
+- name: Upgrade EnOS devices (one OTA job per firmware), giving the job up to two hours
+  fleetota.cloud.firmware_upgrade:
+    platform: enos
+    endpoint: https://apim-ppe1.envisioniot.com
+    access_key: "{{ enos_app_key }}"
+    secret_key: "{{ vault_enos_app_secret }}"
+    org_id: o15700000000001
+    devices: [DK00001, DK00002]
+    version: latest
+    wait_timeout: 7200
+  register: enos_upgrade
+
 - name: Install one catalog entry by id, without waiting
   fleetota.cloud.firmware_upgrade:
     devices: [A302190930002]
     firmware_id: "21"
     wait: false
+
+- name: Upgrade Tuya IoT Core devices to the newest verified firmware that fits each of them
+  fleetota.cloud.firmware_upgrade:
+    platform: tuya_iotcore
+    endpoint: https://si-0123456789abcdef.tuyacloud.com:8686
+    access_key: "{{ iotcore_access_key_id }}"
+    secret_key: "{{ vault_iotcore_access_key_secret }}"
+    devices: "{{ groups['fleetota_tuya_iotcore'] | map('extract', hostvars, 'fleetota_device_id') | list }}"
+    version: latest
+  run_once: true
+  register: iotcore_upgrade
 '''
 
 RETURN = r'''
@@ -151,7 +182,10 @@ summary:
   type: dict
   sample: {succeeded: 3, already_current: 5, started: 0, in_progress: 0, would_upgrade: 0, skipped: 1, failed: 0, timed_out: 0}
 jobs:
-  description: The vendor's job or task ids of the upgrades started, for platforms that have them (empty for Magewell).
+  description:
+    - The vendor's job or task ids of the upgrades started, for platforms that have them (empty for Magewell).
+    - EnOS, the OTA job ids created or waited on.
+    - IoT Core, the C(JobId) of every C(CreateOTAStaticUpgradeJob) of this run, and of the unfinished jobs it waited on instead of creating a new one.
   returned: always, when the input was valid
   type: list
   elements: str

@@ -31,7 +31,7 @@ KIND_SLOW = "slow"
 KIND_EXPIRE_SESSIONS = "expire_sessions"
 KINDS = (KIND_ERROR, KIND_RATE_LIMIT, KIND_DROP, KIND_SLOW, KIND_EXPIRE_SESSIONS)
 
-_KEYS = {"kind", "path", "method", "times", "status", "retry_after", "seconds"}
+_KEYS = {"kind", "path", "method", "query", "times", "status", "retry_after", "seconds"}
 
 
 class FaultRuleError(ValueError):
@@ -45,6 +45,7 @@ class FaultRule:
     kind: str
     path: str | None = None
     method: str | None = None
+    query: str | None = None
     times: int = 1
     status: int = 503
     retry_after: float = 1
@@ -67,7 +68,10 @@ class FaultRule:
         method = data.get("method")
         if method is not None and not isinstance(method, str):
             raise FaultRuleError("method must be a string")
-        rule = cls(kind=kind, path=path or None, method=method.upper() if method else None)
+        query = data.get("query")
+        if query is not None and not isinstance(query, str):
+            raise FaultRuleError("query must be a string")
+        rule = cls(kind=kind, path=path or None, method=method.upper() if method else None, query=query or None)
         rule.times = _number(data, "times", 1, int)
         if rule.times == 0 or rule.times < -1:
             raise FaultRuleError("times must be a positive integer or -1 (forever)")
@@ -83,6 +87,8 @@ class FaultRule:
     def to_dict(self) -> dict[str, Any]:
         """JSON form of the rule (with the remaining times)."""
         data: dict[str, Any] = {"kind": self.kind, "path": self.path, "method": self.method, "times": self.times}
+        if self.query:
+            data["query"] = self.query
         if self.kind == KIND_ERROR:
             data["status"] = self.status
         elif self.kind == KIND_RATE_LIMIT:
@@ -91,21 +97,28 @@ class FaultRule:
             data["seconds"] = self.seconds
         return data
 
-    def matches(self, method: str, path: str) -> bool:
+    def matches(self, method: str, path: str, query: str = "") -> bool:
         """True if the rule applies to this request."""
         if self.method and self.method != method.upper():
             return False
-        if not self.path or self.path in path:
-            return True
-        try:
-            return re.search(self.path, path) is not None
-        except re.error:
+        if self.query and not _found(self.query, query):
             return False
+        return not self.path or _found(self.path, path)
 
     @property
     def retry_after_header(self) -> str:
         """Retry-After value (whole seconds, rounded up)."""
         return str(int(math.ceil(self.retry_after)))
+
+
+def _found(pattern: str, text: str) -> bool:
+    """A substring of text, or else a regular expression found in it."""
+    if pattern in text:
+        return True
+    try:
+        return re.search(pattern, text) is not None
+    except re.error:
+        return False
 
 
 def _number(data: dict[str, Any], key: str, default: float, kind: type) -> Any:
@@ -148,11 +161,11 @@ class FaultInjector:
         with self._lock:
             return [rule.to_dict() for rule in self._rules]
 
-    def take(self, method: str, path: str) -> FaultRule | None:
+    def take(self, method: str, path: str, query: str = "") -> FaultRule | None:
         """The first rule matching the request, consuming one of its times."""
         with self._lock:
             for index, rule in enumerate(self._rules):
-                if rule.matches(method, path):
+                if rule.matches(method, path, query):
                     if rule.times > 0:
                         rule.times -= 1
                         if rule.times == 0:

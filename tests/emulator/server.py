@@ -23,12 +23,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
-from . import control, magewell
+from . import control, enos, magewell, tuya_iotcore
 from .faults import KIND_DROP, KIND_ERROR, KIND_EXPIRE_SESSIONS, KIND_RATE_LIMIT, KIND_SLOW
 from .state import EXTENSION_KEY, Config, EmulatorState, Platform, get_state
 
 # One entry per platform module (tuya, enos, tuya_iotcore will be appended here).
-PLATFORMS: list[Platform] = [magewell.PLATFORM]
+PLATFORMS: list[Platform] = [magewell.PLATFORM, enos.PLATFORM, tuya_iotcore.PLATFORM]
 
 DROP_KEY = "fleetota.emulator.drop"
 IDLE_TIMEOUT = 120
@@ -58,9 +58,10 @@ def _before_request() -> Response | None:
     if _is_control(path):
         return None
     state = get_state()
-    entry = state.stats.record(request.method, path, request.query_string.decode("latin-1"), state.clock())
+    query = request.query_string.decode("latin-1")
+    entry = state.stats.record(request.method, path, query, state.clock(), action=request.args.get("Action"))
     g.fleetota_entry = entry
-    rule = state.faults.take(request.method, path)
+    rule = state.faults.take(request.method, path, query)
     if rule is None:
         return None
     entry["fault"] = rule.kind
@@ -380,7 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--offline-ratio", type=float, default=0.05, help="share of devices seeded offline (default: %(default)s)")
     for platform in PLATFORMS:
         for option, (default, text) in platform.options.items():
-            parser.add_argument(f"--{platform.name}-{option}", dest=f"{platform.name}_{option}",
+            parser.add_argument(f"--{platform.name}-{option}".replace("_", "-"), dest=f"{platform.name}_{option}",
                                 default=_env_default(platform.name, option, default),
                                 help=f"{text} (env FLEETOTA_EMULATOR_{platform.name.upper()}_{option.upper()})")
     parser.add_argument("--port-file", help="write the base URL to this file (atomically) once listening")

@@ -120,15 +120,18 @@ class RequestStats:
         self._lock = threading.Lock()
         self.total = 0
         self.requests: dict[str, int] = {}
+        self.actions: dict[str, int] = {}
         self.log: collections.deque[dict[str, Any]] = collections.deque(maxlen=LOG_SIZE)
 
-    def record(self, method: str, path: str, query: str, when: float) -> dict[str, Any]:
-        """Count a request and return its (mutable) log entry."""
+    def record(self, method: str, path: str, query: str, when: float, action: str | None = None) -> dict[str, Any]:
+        """Count a request and return its (mutable) log entry; RPC-style APIs (one path) are also counted by ``action``."""
         entry = {"method": method, "path": path, "query": query, "status": None, "time": when}
         key = f"{method} {path}"
         with self._lock:
             self.total += 1
             self.requests[key] = self.requests.get(key, 0) + 1
+            if action:
+                self.actions[action] = self.actions.get(action, 0) + 1
             self.log.append(entry)
         return entry
 
@@ -137,12 +140,13 @@ class RequestStats:
         with self._lock:
             self.total = 0
             self.requests = {}
+            self.actions = {}
             self.log.clear()
 
     def snapshot(self) -> dict[str, Any]:
         """JSON form of the counters."""
         with self._lock:
-            return {"total": self.total, "requests": dict(sorted(self.requests.items()))}
+            return {"total": self.total, "requests": dict(sorted(self.requests.items())), "actions": dict(sorted(self.actions.items()))}
 
     def recent(self, limit: int) -> list[dict[str, Any]]:
         """The last ``limit`` log entries, oldest first."""

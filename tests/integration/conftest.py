@@ -23,14 +23,25 @@ sys.path.insert(0, str(TESTS))
 from emulator import EmulatorServer  # noqa: E402  pylint: disable=wrong-import-position
 
 PASSWORD = 'Em-Secret-7c1f'  # distinctive, so a leak into any output is caught
+IOTCORE_SECRET = 'Iot-Secret-4d2a9e'
 
 # Per platform: the connection options a test uses, and the emulator options that make the
 # emulator accept them. Secrets are distinctive so that a leak into any output is caught.
+ENOS_SECRET = 'En-Secret-4d2a9e'
+ENOS_APP_KEY = 'enos-app-7f3e'
+ENOS_ORG = 'o-fleetota-it'
+
 CONNECTIONS = {
     'magewell': {'username': 'Admin', 'password': PASSWORD},
+    'enos': {'access_key': ENOS_APP_KEY, 'secret_key': ENOS_SECRET, 'org_id': ENOS_ORG},
+    'tuya_iotcore': {'access_key': 'fleetota-iotcore-ak', 'secret_key': IOTCORE_SECRET},
 }
 SERVER_OPTIONS = {
     'magewell_password': PASSWORD,
+    'enos_app_key': ENOS_APP_KEY,
+    'enos_app_secret': ENOS_SECRET,
+    'enos_org_id': ENOS_ORG,
+    'tuya_iotcore_secret_key': IOTCORE_SECRET,
 }
 
 
@@ -54,6 +65,10 @@ class Emulator:
 
     def stats(self):
         return self.control('GET', '/stats')['requests']
+
+    def actions(self):
+        """Requests counted by RPC Action (tuya_iotcore)."""
+        return self.control('GET', '/stats')['actions']
 
     def count(self, method_path):
         return self.stats().get(method_path, 0)
@@ -81,7 +96,7 @@ class Emulator:
         return self.control('GET', '/scenarios?platform=%s' % platform)
 
     def connection(self, platform='magewell', **overrides):
-        values = dict(CONNECTIONS.get(platform, {}), platform=platform, endpoint=self.url)
+        values = dict(CONNECTIONS.get(platform, {}), platform=platform, endpoint=self.url)  # an unknown platform: bad-input tests
         values.update(overrides)
         return values
 

@@ -23,10 +23,12 @@ RESULTS_PLAY = [
             'ansible.builtin.copy': {
                 'dest': '{{ results_file }}',
                 'mode': '0600',
-                'content': "{{ {'hosts': dict(groups['all'] | zip(groups['all'] | map('extract', hostvars)"
-                           " | map(attribute='firmware_rollout_result', default=None))),"
-                           " 'summary': (groups['all'] | map('extract', hostvars)"
-                           " | map(attribute='firmware_rollout_summary', default=None) | select | first | default(None))} | to_json }}",
+                'content': "{%- set out = {'hosts': {}, 'summary': None} -%}"
+                           "{%- for host in groups['all'] -%}"
+                           "{%- set _ = out.hosts.update({host: hostvars[host].firmware_rollout_result | default(None)}) -%}"
+                           "{%- if hostvars[host].firmware_rollout_summary is defined -%}"
+                           "{%- set _ = out.update({'summary': hostvars[host].firmware_rollout_summary}) -%}{%- endif -%}"
+                           "{%- endfor -%}{{ out | to_json }}",
             },
         }],
     },
@@ -177,7 +179,7 @@ def test_health_gate_failure_stops_the_rollout(emulator, tmp_path):
 
 
 def test_interrupted_rollout_resumes_without_restarting(emulator, tmp_path, playbook):
-    emulator.config(upgrade_seconds=8)  # long enough to be still running when the rollout starts
+    emulator.config(upgrade_seconds=20)  # long enough to be still running when the rollout plans, even on a busy machine
     todo = sorted(outdated(emulator))
     started = todo[:3]
     # a previous run that sent the upgrade and was interrupted before it could wait
@@ -185,7 +187,9 @@ def test_interrupted_rollout_resumes_without_restarting(emulator, tmp_path, play
                      connection=emulator.connection())
     assert first.rc == 0, first.output
     assert all(emulator.device(device_id)['upgrading'] for device_id in started)
-    run = run_rollout(emulator, tmp_path, {'firmware_rollout_waves': ['100%']})
+    # not online_only: a device rebooting at the end of its upgrade is offline, and must stay in the play
+    inventory = inventory_file(tmp_path, platform='magewell', endpoint=emulator.url, username='Admin')
+    run = run_rollout(emulator, tmp_path, {'firmware_rollout_waves': ['100%'], 'rollout_hosts': ','.join(todo)}, inventory=inventory)
     assert run.rc == 0, run.output
     for device in online_devices(emulator):
         if device['id'] in todo:

@@ -1,0 +1,582 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) fleetota.cloud developers
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Tuya IoT Core RPC API (`/?Action=...`, HMAC-SHA1): the only place that knows its actions, fields and quirks.
+
+Documented (vendors/tuya.md part B): one GET endpoint per instance dispatching on `Action`; the
+Alibaba-style RPC signature (B.3); ListOTAFirmware / QueryOTAFirmware with firmware `Status`
+0 unverified, 1 verified, 2 verifying, 3 verification failed; CreateOTAStaticUpgradeJob with
+`TargetSelection=SPECIFIC` and `TargetDeviceName.N`; QueryOTAJob, ListOTAJobByFirmware,
+ListOTATaskByJob with task states CONFIRM / QUEUED / NOTIFIED / IN_PROGRESS / SUCCEEDED /
+FAILED / CANCELED; QueryDeviceByStatus and BatchQueryDeviceDetail for devices; page-size caps.
+Everything else is marked ASSUMPTION below, in this one file, so it can be corrected later.
+"""
+
+import base64
+import datetime
+import hashlib
+import hmac
+import time
+import uuid
+
+from ansible_collections.fleetota.cloud.plugins.module_utils._client import PlatformClient
+from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
+    ApiError,
+    AuthError,
+    FleetotaError,
+    OutcomeUnknownError,
+    RateLimitError,
+)
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._versions import same_version
+
+# -- request signing (B.2, B.3): pure functions ---------------------------------------------------
+
+SIGNATURE_METHOD = 'HMAC-SHA1'
+SIGNATURE_VERSION = '1.0'
+# ASSUMPTION (B.2): Tuya's examples send no Version/Format; its common-parameter page lists both.
+API_VERSION = '2018-01-20'
+RESPONSE_FORMAT = 'JSON'
+TIMESTAMP_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
+
+# RFC 3986 unreserved characters stay literal; everything else is %XY with uppercase hex.
+_UNRESERVED = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~')
+
+
+def percent_encode(value):
+    """RPC percent-encoding of one name or value: UTF-8, `~` literal, space %20, `*` %2A, `+` %2B."""
+    if not isinstance(value, bytes):
+        value = (value if isinstance(value, str) else str(value)).encode('utf-8')
+    return ''.join(chr(byte) if byte in _UNRESERVED else '%%%02X' % byte for byte in bytearray(value))
+
+
+def canonical_query(params):
+    """The sorted `name=value` pairs joined by `&`, both sides percent-encoded; `Signature` left out."""
+    pairs = sorted((percent_encode(name), percent_encode(value)) for name, value in params.items() if name != 'Signature')
+    return '&'.join('%s=%s' % pair for pair in pairs)
+
+
+def string_to_sign(method, params):
+    """`METHOD&%2F&encode(canonical query)` (B.3 step 4)."""
+    return '%s&%s&%s' % (method.upper(), percent_encode('/'), percent_encode(canonical_query(params)))
+
+
+def rpc_signature(method, params, secret):
+    """Base64 of HMAC-SHA1 over string_to_sign, keyed with secret + '&' (B.3 step 5)."""
+    digest = hmac.new((secret + '&').encode('utf-8'), string_to_sign(method, params).encode('utf-8'), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode('ascii')
+
+
+def rpc_timestamp(epoch):
+    """UTC `YYYY-MM-DDThh:mm:ssZ` of epoch seconds."""
+    return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.timezone.utc).strftime(TIMESTAMP_FORMAT)
+
+
+def signed_query(method, action, params, access_key, secret, epoch, nonce):
+    """The exact query string to send: common parameters + `params`, canonical order, then `Signature`.
+
+    A pure function of its arguments (clock and nonce are passed in).
+    """
+    full = {
+        'Action': action,
+        'AccessKeyId': access_key,
+        'SignatureMethod': SIGNATURE_METHOD,
+        'SignatureVersion': SIGNATURE_VERSION,
+        'SignatureNonce': nonce,
+        'Timestamp': rpc_timestamp(epoch),
+        'Format': RESPONSE_FORMAT,
+        'Version': API_VERSION,
+    }
+    for name, value in params.items():
+        if value is not None:
+            full[name] = value if isinstance(value, str) else str(value)
+    return canonical_query(full) + '&Signature=' + percent_encode(rpc_signature(method, full, secret))
+
+
+def flatten_list(name, values):
+    """RepeatList parameters are flattened 1-based: `TargetDeviceName.1`, `TargetDeviceName.2`... (B.2)."""
+    return dict(('%s.%d' % (name, index), value) for index, value in enumerate(values, 1))
+
+
+# -- vendor facts ---------------------------------------------------------------------------------
+
+# Firmware Status (documented, ListOTAFirmware).
+FIRMWARE_UNVERIFIED = 0
+FIRMWARE_VERIFIED = 1
+FIRMWARE_VERIFYING = 2
+FIRMWARE_VERIFY_FAILED = 3
+FIRMWARE_STATUS = {0: 'not verified', 1: 'verified', 2: 'verification in progress', 3: 'verification failed'}
+
+# Task states (documented, ListOTATaskByJob); no TIMEOUT state: a timeout is FAILED with TaskDesc.
+UNFINISHED_TASK_STATES = frozenset(('CONFIRM', 'QUEUED', 'NOTIFIED', 'IN_PROGRESS'))
+TASK_SUCCEEDED = 'SUCCEEDED'
+TASK_FAILED = 'FAILED'
+TASK_CANCELED = 'CANCELED'
+# Job states (documented, QueryOTAJob).
+UNFINISHED_JOB_STATES = frozenset(('PLANNED', 'IN_PROGRESS'))
+
+# Device Status strings (documented); QueryDeviceByStatus takes the numeric codes.
+DEVICE_ONLINE = 'ONLINE'
+# ASSUMPTION: the union of these four statuses is every device of the account.
+DEVICE_STATUS_CODES = (1, 3, 0, 8)   # online, offline, inactive, disabled
+
+# Page-size caps (documented).
+FIRMWARE_PAGE_SIZE = 100       # ListOTAFirmware
+TASK_PAGE_SIZE = 100           # ListOTATaskByJob
+JOB_PAGE_SIZE = 200            # ListOTAJobByFirmware
+DEVICE_PAGE_SIZE = 50          # QueryDeviceByStatus
+DETAIL_BATCH_SIZE = 100        # BatchQueryDeviceDetail DeviceName.N
+# ASSUMPTION (Alibaba's rule, not on Tuya's page): at most 200 TargetDeviceName per job.
+JOB_DEVICE_LIMIT = 200
+# Up to this many devices, planning asks ListOTAUnfinishedTaskByDevice for each one (one call per device,
+# but it also sees tasks towards another firmware, and makes check mode show them as in progress);
+# beyond, unfinished tasks are read per target firmware when starting (a few calls for thousands of devices).
+PER_DEVICE_TASK_LOOKUP_LIMIT = 20
+# ASSUMPTION: no page count is documented as a hard stop; this only guards against a looping server.
+MAX_PAGES = 1000
+
+# Gateway error codes (ASSUMPTION: Alibaba POP strings, B.9) and what they mean for the user.
+AUTH_CODES = ('SignatureDoesNotMatch', 'IncompleteSignature', 'InvalidAccessKeyId.NotFound', 'InvalidAccessKeyId.Inactive',
+              'InvalidSignatureMethod', 'Forbidden.RAM', 'iot.common.RamActionPermissionDeny', 'iot.common.AuthActionPermissionDeny')
+NONCE_USED = 'SignatureNonceUsed'
+TIMESTAMP_CODES = ('InvalidTimeStamp.Expired', 'InvalidTimeStamp.Format')
+THROTTLING_PREFIX = 'Throttling'
+THROTTLE_WAIT = 1.0
+# HTTP statuses whose JSON body carries the vendor's error code (gateway errors).
+ERROR_STATUSES = (400, 403, 404)
+
+# After a create whose answer was lost, give the cloud this long (capped by the request timeout)
+# to make the job visible before re-reading.
+SETTLE_SECONDS = 5.0
+
+
+# -- response parsing: keys are matched case-insensitively (B.4) ----------------------------------
+
+def field(obj, *names, **kwargs):
+    """obj[name] for the first of `names` present, ignoring case (Tuya examples camelCase, tables PascalCase)."""
+    default = kwargs.get('default')
+    if not isinstance(obj, dict):
+        return default
+    lowered = dict((str(key).lower(), value) for key, value in obj.items())
+    for name in names:
+        value = lowered.get(name.lower())
+        if value is not None:
+            return value
+    return default
+
+
+def items_of(body, wrapper, element):
+    """The list in body.wrapper.element (or body.wrapper when it is the list itself)."""
+    container = field(body, wrapper)
+    if isinstance(container, list):
+        return container
+    found = field(container, element)
+    if isinstance(found, list):
+        return found
+    if isinstance(found, dict):
+        return [found]
+    return []
+
+
+def _int(value, default=None):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def normalize_firmware(item):
+    status = _int(field(item, 'Status'))
+    product = field(item, 'ProductKey')
+    sign_method = field(item, 'SignMethod')
+    return Firmware(
+        id=str(field(item, 'FirmwareId', default='')),
+        version=field(item, 'DestVersion'),
+        product=product,
+        hardware_version=None,
+        released=status == FIRMWARE_VERIFIED,
+        name=field(item, 'FirmwareName'),
+        description=field(item, 'FirmwareDesc'),
+        size=_int(field(item, 'FirmwareSize')),
+        checksum=field(item, 'FirmwareSign'),
+        checksum_algorithm=sign_method.lower() if isinstance(sign_method, str) else None,
+        created=field(item, 'UtcCreate'),
+        extra={'status': status, 'src_version': field(item, 'SrcVersion') or None, 'module': field(item, 'ModuleName'),
+               'product_name': field(item, 'ProductName')},
+    )
+
+
+def normalize_device(info, detail):
+    status = field(detail, 'Status') or field(info, 'Status', 'DeviceStatus')
+    return Device(
+        id=field(info, 'DeviceName'),
+        name=field(detail, 'Nickname') or field(info, 'Nickname') or field(info, 'DeviceName'),
+        product=field(info, 'ProductKey'),
+        hardware_version=None,
+        online=str(status).upper() == DEVICE_ONLINE if status is not None else None,
+        current_version=field(detail, 'FirmwareVersion'),
+        upgrading=False,
+        extra={'iot_id': field(info, 'IotId'), 'status': status},
+    )
+
+
+def task_progress(task, device):
+    """Progress of one device from its task in ListOTATaskByJob."""
+    state = str(field(task, 'TaskStatus', default='')).upper()
+    src, dest = field(task, 'SrcVersion'), field(task, 'DestVersion')
+    desc = field(task, 'TaskDesc')
+    if state in UNFINISHED_TASK_STATES:
+        percent = field(task, 'Progress')
+        phase = state.lower() if percent in (None, '') else '%s %s%%' % (state.lower(), percent)
+        return Progress(Progress.UPGRADING, src or device.current_version, phase)
+    if state == TASK_SUCCEEDED:
+        return Progress(Progress.IDLE, dest, 'succeeded')
+    if state == TASK_CANCELED:
+        return Progress(Progress.FAILED, src or device.current_version, 'canceled', 'the upgrade task was canceled%s' % (': %s' % desc if desc else ''))
+    return Progress(Progress.FAILED, src or device.current_version, 'failed', 'the upgrade task failed%s' % (': %s' % desc if desc else ''))
+
+
+class TuyaIotCoreClient(PlatformClient):
+    platform = 'tuya_iotcore'
+
+    def __init__(self, transport, access_key, secret_key, clock=time.time, nonce=None):
+        super().__init__(transport)
+        self.access_key = access_key
+        self._secret = secret_key
+        self._clock = clock
+        self._nonce = nonce or (lambda: uuid.uuid4().hex)
+        self._directory = None       # DeviceName -> QueryDeviceByStatus entry
+        self._tasks_seen_active = set()
+
+    # -- calls ----------------------------------------------------------------------------------
+
+    def call(self, action, params=None, safe_to_retry=True, what=None):
+        """One signed RPC call; returns the decoded body of a successful answer.
+
+        Every attempt is signed anew (fresh nonce and timestamp). Throttling is retried with
+        backoff: the request was refused unprocessed, so even a write may be repeated then.
+        """
+        what = what or 'IoT Core %s' % action
+        retry = self.transport.retry
+        nonce_retries = 0
+        attempt = 0
+        while True:
+            attempt += 1
+            query = signed_query('GET', action, params or {}, self.access_key, self._secret, self._clock(), self._nonce())
+            response = self.transport.request('GET', '/?' + query, safe_to_retry=safe_to_retry, what=what, accept_status=ERROR_STATUSES)
+            try:
+                body = response.json()
+            except ValueError:
+                raise ApiError('%s answered HTTP %d with something that is not JSON (%d bytes); is the endpoint the IoT Core instance URL?'
+                               % (what, response.status_code, len(response.content)), http_status=response.status_code)
+            if not isinstance(body, dict):
+                raise ApiError('%s answered JSON that is not an object' % what, http_status=response.status_code)
+            success = field(body, 'Success')
+            code = field(body, 'Code', default='')
+            if response.status_code == 200 and success is not False and not code:
+                return body
+            message = field(body, 'ErrorMessage', 'Message', default='') or 'no message'
+            request_id = field(body, 'RequestId')
+            if code == NONCE_USED and nonce_retries < 2:
+                # Our previous attempt reached the cloud before its answer was lost: sign anew.
+                nonce_retries += 1
+                continue
+            if str(code).startswith(THROTTLING_PREFIX):
+                if attempt < retry.attempts:
+                    # Limits are per second: waiting less than that only spends another attempt.
+                    retry.sleep(max(THROTTLE_WAIT, retry.delay(attempt)))
+                    continue
+                raise RateLimitError('%s was throttled (%s) %d times in a row; lower the request rate or try later'
+                                     % (what, code, attempt), code=code, request_id=request_id, http_status=response.status_code)
+            raise self._error(what, code, message, request_id, response.status_code)
+
+    def _error(self, what, code, message, request_id, status):
+        ref = ' (request id %s)' % request_id if request_id else ''
+        if code in AUTH_CODES:
+            return AuthError('%s was refused: %s: %s%s. Check access_key %s and its secret_key, and the rights of that key.'
+                             % (what, code, message, ref, self.access_key), code=code, request_id=request_id, http_status=status)
+        if code in TIMESTAMP_CODES:
+            return AuthError('%s was refused: %s: %s%s. The controller clock must be within 15 minutes of UTC.'
+                             % (what, code, message, ref), code=code, request_id=request_id, http_status=status)
+        return ApiError('%s failed: %s: %s%s' % (what, code or 'HTTP %d' % status, message, ref), code=code, request_id=request_id, http_status=status)
+
+    def pages(self, action, params, wrapper, element, page_size, what=None):
+        """Every item of a page-number listing (CurrentPage from 1) until the last page is read."""
+        items = []
+        page = 1
+        while page <= MAX_PAGES:
+            body = self.call(action, dict(params, CurrentPage=page, PageSize=page_size), what=what)
+            chunk = items_of(body, wrapper, element)
+            items.extend(chunk)
+            page_count = _int(field(body, 'PageCount'))
+            total = _int(field(body, 'Total'))
+            if page_count is not None:
+                if page >= page_count:
+                    break
+            elif total is not None:
+                if len(items) >= total:
+                    break
+            elif len(chunk) < page_size:
+                break
+            if not chunk:
+                break
+            page += 1
+        return items
+
+    # -- devices --------------------------------------------------------------------------------
+
+    def _device_directory(self):
+        """DeviceName -> listing entry, from QueryDeviceByStatus over every status (read once per client)."""
+        if self._directory is None:
+            directory = {}
+            for status in DEVICE_STATUS_CODES:
+                for info in self.pages('QueryDeviceByStatus', {'Status': status}, 'Data', 'SimpleDeviceInfo', DEVICE_PAGE_SIZE):
+                    name = field(info, 'DeviceName')
+                    if name:
+                        # ASSUMPTION: DeviceName is unique across the account's products (it is what users name devices by).
+                        directory.setdefault(name, info)
+            self._directory = directory
+        return self._directory
+
+    def _details(self, infos):
+        """DeviceName -> BatchQueryDeviceDetail entry (FirmwareVersion, Status), 100 names of one product per call."""
+        by_product = {}
+        for info in infos:
+            by_product.setdefault(field(info, 'ProductKey'), []).append(field(info, 'DeviceName'))
+        details = {}
+        for product in sorted(by_product, key=str):
+            names = by_product[product]
+            for start in range(0, len(names), DETAIL_BATCH_SIZE):
+                batch = names[start:start + DETAIL_BATCH_SIZE]
+                params = dict(flatten_list('DeviceName', batch), ProductKey=product)
+                body = self.call('BatchQueryDeviceDetail', params, what='IoT Core BatchQueryDeviceDetail of %d device(s) of product %s' % (len(batch), product))
+                for entry in items_of(body, 'Data', 'Data'):
+                    details[field(entry, 'DeviceName')] = entry
+        return details
+
+    def list_devices(self):
+        directory = self._device_directory()
+        infos = [directory[name] for name in sorted(directory)]
+        details = self._details(infos)
+        return [normalize_device(info, details.get(field(info, 'DeviceName'))) for info in infos]
+
+    def get_devices(self, ids):
+        directory = self._device_directory()
+        if any(name not in directory for name in ids):
+            # A device that changed status between two listings (e.g. rebooting) is in neither: list once more.
+            self._directory = None
+            directory = self._device_directory()
+        infos = [directory[name] for name in ids if name in directory]
+        details = self._details(infos)
+        devices = dict((field(info, 'DeviceName'), normalize_device(info, details.get(field(info, 'DeviceName')))) for info in infos)
+        if len(devices) <= PER_DEVICE_TASK_LOOKUP_LIMIT:
+            for device in devices.values():
+                self._mark_unfinished(device)
+        return devices
+
+    def _mark_unfinished(self, device):
+        """Mark a device that has an unfinished OTA task (towards any firmware) as upgrading, with its job."""
+        body = self.call('ListOTAUnfinishedTaskByDevice', {'ProductKey': device.product, 'DeviceName': device.id},
+                         what='IoT Core ListOTAUnfinishedTaskByDevice %s' % device.id)
+        for task in items_of(body, 'Data', 'SimpleOTATaskInfo'):
+            if str(field(task, 'TaskStatus', default='')).upper() in UNFINISHED_TASK_STATES:
+                device.upgrading = True
+                device.extra['task_job'] = str(field(task, 'JobId'))
+                device.extra['task_version'] = field(task, 'DestVersion')
+                return
+
+    # -- catalog --------------------------------------------------------------------------------
+
+    def list_firmware_pages(self, product=None, dest_version=None):
+        params = {}
+        if product is not None:
+            params['ProductKey'] = product
+        if dest_version is not None:
+            params['DestVersion'] = dest_version
+        items = self.pages('ListOTAFirmware', params, 'FirmwareInfo', 'SimpleFirmwareInfo', FIRMWARE_PAGE_SIZE,
+                           what='IoT Core ListOTAFirmware%s' % (' of product %s' % product if product else ''))
+        return [normalize_firmware(item) for item in items]
+
+    def get_firmware(self, firmware_id):
+        """One catalog entry by id (QueryOTAFirmware)."""
+        body = self.call('QueryOTAFirmware', {'FirmwareId': firmware_id}, what='IoT Core QueryOTAFirmware %s' % firmware_id)
+        info = field(body, 'FirmwareInfo', 'Data')
+        return normalize_firmware(info if isinstance(info, dict) else {})
+
+    def list_firmwares(self, devices=None, product=None, hardware_version=None):
+        if devices:
+            products = sorted(set(d.product for d in devices if d.product is not None))
+        else:
+            products = [product] if product is not None else [None]
+        firmwares, seen = [], set()
+        for key in products:
+            for firmware in self.list_firmware_pages(product=key):
+                if firmware.id in seen or not firmware.version:
+                    continue
+                seen.add(firmware.id)
+                firmwares.append(firmware)
+        return firmwares
+
+    def firmware_misfit(self, firmware, device):
+        """Why `firmware` does not fit `device`, or None when it does."""
+        if firmware.product is not None and firmware.product != device.product:
+            return 'firmware %s (%s) is for product %s; the device is product %s' % (firmware.id, firmware.version, firmware.product, device.product)
+        if firmware.extra.get('status') == FIRMWARE_VERIFY_FAILED:
+            return 'firmware %s (%s) failed verification (Status 3); IoT Core will not deploy it' % (firmware.id, firmware.version)
+        src = firmware.extra.get('src_version')
+        # A device already at the package's version is current with it, whatever it was upgraded from.
+        if src and not same_version(device.current_version, src) and not same_version(device.current_version, firmware.version):
+            return 'firmware %s (%s) only upgrades devices on %s (SrcVersion); the device runs %s' % (
+                firmware.id, firmware.version, src, device.current_version)
+        return None
+
+    def firmware_fits(self, firmware, device):
+        return self.firmware_misfit(firmware, device) is None
+
+    # -- upgrade --------------------------------------------------------------------------------
+
+    def _jobs_of(self, firmware_id):
+        return self.pages('ListOTAJobByFirmware', {'FirmwareId': firmware_id}, 'Data', 'SimpleOTAJobInfo', JOB_PAGE_SIZE,
+                          what='IoT Core ListOTAJobByFirmware %s' % firmware_id)
+
+    def _tasks_of(self, job_id):
+        return self.pages('ListOTATaskByJob', {'JobId': job_id}, 'Data', 'SimpleOTATaskInfo', TASK_PAGE_SIZE,
+                          what='IoT Core ListOTATaskByJob %s' % job_id)
+
+    def unfinished_tasks(self, firmware_id, names):
+        """DeviceName -> JobId for `names` that have an unfinished task towards `firmware_id`.
+
+        Read per firmware (its unfinished jobs, then their tasks, paginated) rather than per
+        device: a few calls for thousands of devices.
+        """
+        wanted = set(names)
+        found = {}
+        for job in self._jobs_of(firmware_id):
+            if str(field(job, 'JobStatus', default='')).upper() not in UNFINISHED_JOB_STATES:
+                continue
+            if str(field(job, 'JobType', default='UPGRADE_FIRMWARE')).upper() != 'UPGRADE_FIRMWARE':
+                continue
+            job_id = str(field(job, 'JobId'))
+            for task in self._tasks_of(job_id):
+                name = field(task, 'DeviceName')
+                if name in wanted and str(field(task, 'TaskStatus', default='')).upper() in UNFINISHED_TASK_STATES:
+                    found.setdefault(name, job_id)
+        return found
+
+    def _remember_job(self, job_id):
+        if job_id and job_id not in self.jobs:
+            self.jobs.append(job_id)
+
+    def start_upgrade(self, firmware, devices):
+        results = {}
+        current = self.get_firmware(firmware.id)
+        if current.extra.get('status') in (FIRMWARE_VERIFYING, FIRMWARE_VERIFY_FAILED):
+            msg = 'firmware %s (%s) is not deployable now: %s' % (firmware.id, firmware.version, FIRMWARE_STATUS[current.extra['status']])
+            return dict((device.id, StartResult(StartResult.FAILED, msg)) for device in devices)
+        product = current.product or firmware.product
+        # A re-run must not create a second job: devices with an unfinished task towards this
+        # firmware (offline ones too: a rebooting device is offline) are waited on instead, since
+        # CreateOTAStaticUpgradeJob is not deduplicated by the vendor.
+        running = self.unfinished_tasks(firmware.id, [device.id for device in devices])
+        for name, job_id in running.items():
+            self._remember_job(job_id)
+            results[name] = StartResult(StartResult.IN_PROGRESS, 'already upgrading to %s in job %s; waiting for it' % (firmware.version, job_id), job=job_id)
+        to_send = []
+        for device in devices:
+            if device.id in running:
+                continue
+            if device.online is False:
+                results[device.id] = StartResult(StartResult.FAILED, 'device is %s: not sent, since IoT Core would queue the task until it '
+                                                                     'reconnects; re-run once it is online' % device.extra.get('status', 'offline'))
+            else:
+                to_send.append(device.id)
+        for start in range(0, len(to_send), JOB_DEVICE_LIMIT):
+            batch = to_send[start:start + JOB_DEVICE_LIMIT]
+            results.update(self._create_job(firmware, product, batch))
+        return results
+
+    def _create_job(self, firmware, product, names):
+        params = dict(flatten_list('TargetDeviceName', names), FirmwareId=firmware.id, ProductKey=product, TargetSelection='SPECIFIC')
+        what = 'IoT Core CreateOTAStaticUpgradeJob of firmware %s (%s) for %d device(s)' % (firmware.id, firmware.version, len(names))
+        try:
+            # Never safe to retry: the vendor does not deduplicate this write.
+            body = self.call('CreateOTAStaticUpgradeJob', params, safe_to_retry=False, what=what)
+        except OutcomeUnknownError as exc:
+            return self._after_ambiguous_create(firmware, names, exc)
+        except FleetotaError as exc:
+            return dict((name, StartResult(StartResult.FAILED, 'upgrade job not created: %s' % exc)) for name in names)
+        job_id = field(field(body, 'Data', default={}), 'JobId') or field(body, 'JobId')
+        if not job_id:
+            return dict((name, StartResult(StartResult.FAILED, '%s answered without a JobId' % what)) for name in names)
+        job_id = str(job_id)
+        self._remember_job(job_id)
+        return dict((name, StartResult(StartResult.STARTED, job=job_id)) for name in names)
+
+    def _after_ambiguous_create(self, firmware, names, exc):
+        """The create got no answer: re-read the tasks instead of repeating it, and say per device what is known."""
+        self.transport.retry.sleep(min(SETTLE_SECONDS, self.transport.timeout))
+        try:
+            found = self.unfinished_tasks(firmware.id, names)
+        except FleetotaError as again:
+            msg = ('outcome unknown: %s; re-reading the tasks failed too (%s). Check ListOTAJobByFirmware for firmware %s '
+                   'before re-running' % (exc, again, firmware.id))
+            return dict((name, StartResult(StartResult.FAILED, msg)) for name in names)
+        results = {}
+        for name in names:
+            if name in found:
+                self._remember_job(found[name])
+                results[name] = StartResult(StartResult.STARTED, job=found[name])
+            else:
+                results[name] = StartResult(StartResult.FAILED, 'outcome unknown: %s; no task for this device was found when re-reading, so '
+                                                                'it was not sent again. A re-run waits on any task that appears instead of '
+                                                                'creating a duplicate' % exc)
+        return results
+
+    # -- wait -----------------------------------------------------------------------------------
+
+    def poll(self, devices):
+        """Progress from the task listings of this run's jobs (paginated), not one call per device."""
+        wanted = dict((device.id, device) for device in devices)
+        for device in devices:
+            # Upgrades found already running when planning are waited on through their own job.
+            self._remember_job(device.extra.get('task_job'))
+        tasks = {}
+        for job_id in self.jobs:
+            for task in self._tasks_of(job_id):
+                name = field(task, 'DeviceName')
+                if name in wanted:
+                    tasks[name] = task
+        progress = {}
+        finished_jobs = None
+        for name, device in wanted.items():
+            task = tasks.get(name)
+            if task is None:
+                if finished_jobs is None:
+                    finished_jobs = self._finished_jobs(self.jobs)
+                if self.jobs and all(job in finished_jobs for job in self.jobs):
+                    progress[name] = Progress(Progress.FAILED, device.current_version, 'no task',
+                                              'the upgrade job ended without a task for this device (IoT Core skips devices it '
+                                              'considers already at the target)')
+                else:
+                    progress[name] = Progress(Progress.UPGRADING, device.current_version, 'waiting for the job to create its task')
+                continue
+            state = task_progress(task, device)
+            if state.state == Progress.UPGRADING:
+                self._tasks_seen_active.add(name)
+            elif state.state == Progress.IDLE and name not in self._tasks_seen_active and same_version(device.current_version, state.current_version):
+                # A forced re-flash that finished between two polls: report it busy once, so that the
+                # engine can tell it ran rather than never started.
+                self._tasks_seen_active.add(name)
+                state = Progress(Progress.UPGRADING, device.current_version, 'finishing')
+            progress[name] = state
+        return progress
+
+    def _finished_jobs(self, job_ids):
+        finished = set()
+        for job_id in job_ids:
+            body = self.call('QueryOTAJob', {'JobId': job_id}, what='IoT Core QueryOTAJob %s' % job_id)
+            if str(field(field(body, 'Data', default={}), 'JobStatus', default='')).upper() not in UNFINISHED_JOB_STATES:
+                finished.add(job_id)
+        return finished

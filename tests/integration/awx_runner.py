@@ -1,0 +1,139 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run the collection the way AWX / Automation Controller does, without a controller.
+
+- The credential's injector, rendered from the shipped credential type file, is the only source
+  of FLEETOTA_* variables (AWX renders injectors with a sandboxed Jinja2).
+- An inventory update runs the inventory source (ansible-inventory on the *.fleetota.yml file) and
+  the job gets the resulting hosts as a static inventory, as AWX stores them.
+- The job runs through ansible-runner, AWX's engine; its artifacts and job events are the result.
+- Job slicing gives slice i of K every K-th host (i, i + K, ...), each slice its own runner process.
+
+Used by test_awx_runner.py and by tests/benchmark/sliced_benchmark.py.
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import time
+
+import ansible_runner
+import yaml
+from jinja2.sandbox import SandboxedEnvironment
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+CREDENTIAL_TYPES = REPO / 'playbooks' / 'files' / 'awx' / 'credential_types'
+PROJECT = REPO / 'extensions' / 'awx' / 'project'
+OUTCOME_TASK = "Report each device's outcome on its host"
+
+
+def credential_type(platform):
+    return yaml.safe_load((CREDENTIAL_TYPES / ('%s.yml' % platform)).read_text())
+
+
+def injected_env(platform, inputs):
+    """The environment AWX's injector would set for a credential of this type with these inputs."""
+    kind = credential_type(platform)
+    missing = [name for name in kind['inputs'].get('required', []) if not inputs.get(name)]
+    if missing:
+        raise ValueError('credential inputs missing: %s' % ', '.join(missing))
+    sandbox = SandboxedEnvironment()
+    return dict((name, sandbox.from_string(str(template)).render(**inputs)) for name, template in kind['injectors']['env'].items())
+
+
+def base_env(collections_path):
+    """What the execution environment provides besides the credential: no FLEETOTA_* at all."""
+    env = dict((key, value) for key, value in os.environ.items() if not key.startswith('FLEETOTA_'))
+    env.update({'ANSIBLE_COLLECTIONS_PATH': collections_path, 'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_LOCALHOST_WARNING': 'False',
+                'ANSIBLE_INVENTORY_UNPARSED_WARNING': 'False'})
+    return env
+
+
+def inventory_update(workdir, collections_path, credential_env):
+    """Run the project's inventory source once; returns the hosts with their vars, as AWX stores them."""
+    source = workdir / 'fleet.fleetota.yml'
+    shutil.copy(PROJECT / 'inventories' / 'fleet.fleetota.yml', source)
+    env = base_env(collections_path)
+    env.update(credential_env)
+    proc = subprocess.run(['ansible-inventory', '-i', str(source), '--list'], capture_output=True, text=True, env=env, timeout=600, check=False)
+    if proc.returncode != 0:
+        raise RuntimeError('inventory update failed: %s' % (proc.stdout + proc.stderr))
+    return json.loads(proc.stdout)['_meta']['hostvars']
+
+
+def slices(hostvars, count):
+    """AWX job slicing: slice i holds every count-th host starting at i."""
+    names = sorted(hostvars)
+    return [dict((name, hostvars[name]) for name in names[index::count]) for index in range(count)]
+
+
+class Job:
+    """One ansible-runner job (one AWX job, or one slice of a sliced job)."""
+
+    def __init__(self, root, collections_path, credential_env, hosts, extravars, ident='job'):
+        self.root = pathlib.Path(root)
+        self.ident = ident
+        (self.root / 'project').mkdir(parents=True, exist_ok=True)
+        (self.root / 'inventory').mkdir(exist_ok=True)
+        (self.root / 'env').mkdir(exist_ok=True)
+        for name in ('rollout.yml', 'inventory_report.yml'):
+            shutil.copy(PROJECT / name, self.root / 'project' / name)
+        (self.root / 'inventory' / 'hosts.json').write_text(json.dumps({'all': {'hosts': hosts}}))
+        self.envvars = dict(credential_env, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='False')
+        self.extravars = extravars
+        self.hosts = hosts
+        self.runner = None
+        self.thread = None
+        self.seconds = None
+        self._start = None
+
+    def start(self, check=False):
+        cmdline = '--check' if check else None
+        self._start = time.monotonic()
+        self.thread, self.runner = ansible_runner.run_async(
+            private_data_dir=str(self.root), playbook='rollout.yml', ident=self.ident, envvars=self.envvars, extravars=self.extravars,
+            cmdline=cmdline, quiet=True, settings={'suppress_ansible_output': True})
+        return self
+
+    def wait(self, timeout=1800):
+        self.thread.join(timeout)
+        self.seconds = time.monotonic() - self._start
+        return self
+
+    def run(self, check=False):
+        return self.start(check).wait()
+
+    @property
+    def status(self):
+        return self.runner.status
+
+    @property
+    def rc(self):
+        return self.runner.rc
+
+    def events(self):
+        return list(self.runner.events)
+
+    def host_outcomes(self):
+        """host -> (event name, changed, the outcome) from the per-host outcome task's job events."""
+        outcomes = {}
+        for event in self.events():
+            data = event.get('event_data') or {}
+            if event.get('event') in ('runner_on_ok', 'runner_on_failed') and data.get('task') == OUTCOME_TASK:
+                result = data.get('res') or {}
+                outcomes[data['host']] = (event['event'], bool(result.get('changed')), result)
+        return outcomes
+
+    def changed_hosts(self):
+        """Every host a job event reports as changed, whatever the task."""
+        hosts = set()
+        for event in self.events():
+            data = event.get('event_data') or {}
+            if event.get('event') == 'runner_on_ok' and (data.get('res') or {}).get('changed'):
+                hosts.add(data.get('host'))
+        return hosts
+
+    def stdout(self):
+        return self.runner.stdout.read()

@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""AWX / Automation Controller without a controller: credential types, ansible-runner, job slicing."""
+
+import sys
+
+import pytest
+import yaml
+
+import awx_runner  # pylint: disable=import-error
+from conftest import CONNECTIONS, collections_path  # pylint: disable=import-error
+
+# Survey defaults of the rollout job template, as AWX would pass them (text answers).
+SURVEY = yaml.safe_load((awx_runner.REPO / 'playbooks' / 'files' / 'awx' / 'rollout_survey.yml').read_text())
+SURVEY_ANSWERS = dict((question['variable'], question['default']) for question in SURVEY['spec'])
+
+
+def client_module():
+    sys.path.insert(0, collections_path())
+    from ansible_collections.fleetota.cloud.plugins.module_utils import _client  # pylint: disable=import-outside-toplevel
+    return _client
+
+
+def magewell_env(emulator):
+    inputs = dict(CONNECTIONS['magewell'], endpoint=emulator.url)
+    return awx_runner.injected_env('magewell', inputs)
+
+
+@pytest.mark.parametrize('platform', ['magewell', 'tuya', 'tuya_iotcore', 'enos'])
+def test_credential_type_injects_what_the_platform_needs(platform):
+    client = client_module()
+    assert set(client.SUPPORTED_PLATFORMS) <= set(path.stem for path in awx_runner.CREDENTIAL_TYPES.glob('*.yml'))
+    kind = awx_runner.credential_type(platform)
+    fields = dict((field['id'], field) for field in kind['inputs']['fields'])
+    if platform not in client.REQUIRED_CREDENTIALS:
+        pytest.skip('platform %s is not in this build of the client yet' % platform)
+    needed = ('endpoint',) + tuple(client.REQUIRED_CREDENTIALS[platform])
+    assert set(needed) <= set(kind['inputs']['required'])
+    for name, field in fields.items():
+        secret = name in client.CONNECTION_OPTIONS and client.CONNECTION_OPTIONS[name][2]
+        assert bool(field.get('secret')) == secret, name  # secrets are masked in AWX, nothing else is
+    expected = dict((client.CONNECTION_OPTIONS[name][1], name) for name in needed)
+    expected['FLEETOTA_PLATFORM'] = None
+    assert set(kind['injectors']['env']) == set(expected)
+    env = awx_runner.injected_env(platform, dict((name, 'value-of-%s' % name) for name in fields))
+    assert env['FLEETOTA_PLATFORM'] == platform
+    for variable, name in expected.items():
+        if name:
+            assert env[variable] == 'value-of-%s' % name
+    with pytest.raises(ValueError, match='endpoint'):
+        awx_runner.injected_env(platform, {})
+
+
+def test_survey_answers_are_valid_role_input():
+    assert SURVEY_ANSWERS['firmware_rollout_waves'] == '1,10%,50%,100%'
+    assert set(SURVEY_ANSWERS) <= set(yaml.safe_load((awx_runner.REPO / 'roles' / 'firmware_rollout' / 'meta' / 'argument_specs.yml').read_text())
+                                      ['argument_specs']['main']['options'])
+
+
+def test_rollout_through_ansible_runner_with_only_the_injected_environment(emulator, tmp_path):
+    credential_env = magewell_env(emulator)
+    hostvars = awx_runner.inventory_update(tmp_path, collections_path(), credential_env)
+    assert set(hostvars) == set(device['id'] for device in emulator.devices())
+    # the job runs on the online devices (a host filter, or online_only in the source)
+    hostvars = dict((host, values) for host, values in hostvars.items() if values['fleetota_online'])
+    outdated = set(emulator.scenarios()['outdated_online_devices'])
+
+    dry = awx_runner.Job(tmp_path / 'dry', collections_path(), credential_env, hostvars, SURVEY_ANSWERS, 'dry').run(check=True)
+    assert dry.status == 'successful', dry.stdout()[-3000:]
+    assert emulator.writes() == {}
+    dry_outcomes = dry.host_outcomes()
+    assert set(host for host, (_, changed, _) in dry_outcomes.items() if changed) == outdated
+
+    job = awx_runner.Job(tmp_path / 'job', collections_path(), credential_env, hostvars, SURVEY_ANSWERS).run()
+    outcomes = job.host_outcomes()
+    assert set(outcomes) == set(hostvars)  # every host has its event
+    # changed only for devices that were upgraded, on their own host, and on no other event
+    assert job.changed_hosts() == outdated
+    for host, (event, changed, result) in outcomes.items():
+        if host in outdated:
+            assert (event, changed, result['status']) == ('runner_on_ok', True, 'succeeded'), result
+            assert emulator.device(host)['firmware_version'] == result['target_version']
+        else:
+            assert event == 'runner_on_ok' and not changed, result
+    assert (job.status, job.rc) == ('successful', 0)
+    assert CONNECTIONS['magewell']['password'] not in job.stdout()
+
+
+def test_sliced_rollout_upgrades_every_device_once(emulator, tmp_path):
+    """AWX job slicing: K=4 runner processes at once, each with its slice, against one cloud."""
+    credential_env = magewell_env(emulator)
+    hostvars = awx_runner.inventory_update(tmp_path, collections_path(), credential_env)
+    online = dict((host, values) for host, values in hostvars.items() if values['fleetota_online'])
+    outdated = set(emulator.scenarios()['outdated_online_devices'])
+    jobs = [awx_runner.Job(tmp_path / ('slice%d' % number), collections_path(), credential_env, hosts, SURVEY_ANSWERS, 'slice%d' % number)
+            for number, hosts in enumerate(awx_runner.slices(online, 4))]
+    assert sorted(host for job in jobs for host in job.hosts) == sorted(online)
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.wait()
+    for job in jobs:
+        assert job.status == 'successful', job.stdout()[-3000:]
+        assert set(job.host_outcomes()) == set(job.hosts)  # results complete, per slice
+    devices = dict((device['id'], device) for device in emulator.devices())
+    for host in online:
+        assert devices[host]['upgrade_count'] == (1 if host in outdated else 0), devices[host]
+    assert set().union(*(job.changed_hosts() for job in jobs)) == outdated

@@ -1,0 +1,291 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The tuya_iotcore client: parsing, fit rules, and its behaviour against the emulator over real HTTP."""
+
+import time
+
+import pytest
+
+from ansible_collections.fleetota.cloud.plugins.module_utils import _platforms
+from ansible_collections.fleetota.cloud.plugins.module_utils._client import create_client
+from ansible_collections.fleetota.cloud.plugins.module_utils._errors import AuthError, RateLimitError
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._platforms import tuya_iotcore as iot
+from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy
+
+SECRET = 'unit-secret-9f3e'
+AK = 'fleetota-iotcore-ak'
+
+assert _platforms is not None
+
+
+# -- pure parsing ---------------------------------------------------------------------------------
+
+def test_fields_are_read_whatever_their_case():
+    camel = {'firmwareId': '7', 'destVersion': '1.0.1', 'srcVersion': '', 'status': 1, 'productKey': 'pk', 'signMethod': 'MD5'}
+    pascal = dict((key[0].upper() + key[1:], value) for key, value in camel.items())
+    upper = {'FirmwareID': '7', 'DestVersion': '1.0.1', 'SrcVersion': '', 'Status': 1, 'ProductKey': 'pk', 'SignMethod': 'MD5'}
+    for item in (camel, pascal, upper):
+        firmware = iot.normalize_firmware(item)
+        assert (firmware.id, firmware.version, firmware.product, firmware.released) == ('7', '1.0.1', 'pk', True)
+        assert firmware.checksum_algorithm == 'md5' and firmware.extra['src_version'] is None
+
+
+def test_list_wrappers_in_both_styles():
+    assert iot.items_of({'firmwareInfo': {'simpleFirmwareInfo': [1, 2]}}, 'FirmwareInfo', 'SimpleFirmwareInfo') == [1, 2]
+    assert iot.items_of({'FirmwareInfo': {'SimpleFirmwareInfo': [3]}}, 'FirmwareInfo', 'SimpleFirmwareInfo') == [3]
+    assert iot.items_of({'Data': [4]}, 'Data', 'SimpleOTATaskInfo') == [4]
+    assert iot.items_of({'data': {'simpleOTATaskInfo': {'taskId': 'x'}}}, 'Data', 'SimpleOTATaskInfo') == [{'taskId': 'x'}]
+    assert iot.items_of({}, 'Data', 'X') == [] and iot.items_of({'data': None}, 'Data', 'X') == []
+
+
+@pytest.mark.parametrize('status, released', [(0, False), (1, True), (2, False), (3, False), (None, False)])
+def test_only_verified_firmware_is_released(status, released):
+    assert iot.normalize_firmware({'FirmwareId': '1', 'DestVersion': '1.0.0', 'Status': status}).released is released
+
+
+def _fw(src=None, status=1, product='pk'):
+    return Firmware('9', '2.0.1', product=product, released=status == 1, extra={'src_version': src, 'status': status})
+
+
+def _dev(version, product='pk'):
+    return Device('d1', product=product, current_version=version)
+
+
+def test_src_version_limits_which_devices_fit():
+    client = iot.TuyaIotCoreClient.__new__(iot.TuyaIotCoreClient)
+    assert client.firmware_fits(_fw(src='1.9.0'), _dev('1.9.0'))
+    assert not client.firmware_fits(_fw(src='1.9.0'), _dev('1.8.0'))
+    assert 'only upgrades devices on 1.9.0 (SrcVersion); the device runs 1.8.0' in client.firmware_misfit(_fw(src='1.9.0'), _dev('1.8.0'))
+    assert client.firmware_fits(_fw(src='1.9.0'), _dev('2.0.1'))   # already there: current, not incompatible
+    assert client.firmware_fits(_fw(), _dev('0.1.0'))
+    assert 'is for product pk' in client.firmware_misfit(_fw(), _dev('1.0.0', product='other'))
+    assert 'failed verification' in client.firmware_misfit(_fw(status=3), _dev('1.0.0'))
+
+
+@pytest.mark.parametrize('task, state, version', [
+    ({'TaskStatus': 'QUEUED', 'SrcVersion': '1.0', 'DestVersion': '2.0'}, Progress.UPGRADING, '1.0'),
+    ({'taskStatus': 'NOTIFIED', 'srcVersion': '1.0', 'destVersion': '2.0', 'progress': '3'}, Progress.UPGRADING, '1.0'),
+    ({'TaskStatus': 'IN_PROGRESS', 'SrcVersion': '1.0', 'DestVersion': '2.0', 'Progress': '60'}, Progress.UPGRADING, '1.0'),
+    ({'TaskStatus': 'CONFIRM', 'SrcVersion': '1.0', 'DestVersion': '2.0'}, Progress.UPGRADING, '1.0'),
+    ({'TaskStatus': 'SUCCEEDED', 'SrcVersion': '1.0', 'DestVersion': '2.0'}, Progress.IDLE, '2.0'),
+    ({'TaskStatus': 'FAILED', 'SrcVersion': '1.0', 'DestVersion': '2.0', 'TaskDesc': 'timeout'}, Progress.FAILED, '1.0'),
+    ({'TaskStatus': 'CANCELED', 'SrcVersion': '1.0', 'DestVersion': '2.0'}, Progress.FAILED, '1.0'),
+])
+def test_task_states_map_to_progress(task, state, version):
+    progress = iot.task_progress(task, _dev('1.0'))
+    assert (progress.state, progress.current_version) == (state, version)
+    if task.get('TaskDesc'):
+        assert 'timeout' in progress.msg
+
+
+# -- against the emulator -------------------------------------------------------------------------
+
+@pytest.fixture(scope='module')
+def server():
+    pytest.importorskip('flask')
+    from emulator import EmulatorServer  # pylint: disable=import-outside-toplevel
+    emu = EmulatorServer(devices=40, seed=3, upgrade_seconds=1.0, offline_ratio=0.1, quiet=True, tuya_iotcore_secret_key=SECRET).start()
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture
+def emu(server):
+    import requests  # pylint: disable=import-outside-toplevel
+    requests.post(server.url + '/_emulator/reset', timeout=10).raise_for_status()
+    server.state.options['tuya_iotcore'].update(casing='camel', qps_scale=0)   # throttling has its own test
+    return server
+
+
+def client_for(emu, retry=None, **options):
+    values = dict(platform='tuya_iotcore', endpoint=emu.url, access_key=AK, secret_key=SECRET)
+    values.update(options)
+    return create_client(values, retry=retry or RetryPolicy(attempts=4, backoff=0.2))
+
+
+def stats(emu):
+    import requests  # pylint: disable=import-outside-toplevel
+    return requests.get(emu.url + '/_emulator/stats', timeout=10).json()['actions']
+
+
+def scenarios(emu):
+    return emu.state.platforms['tuya_iotcore'].scenarios(emu.state)
+
+
+def raw_call(emu, action, secret=SECRET, drop=(), nonce='n-%f' % time.time(), stamp=None, **params):
+    import requests  # pylint: disable=import-outside-toplevel
+    query = iot.signed_query('GET', action, params, AK, secret, stamp if stamp is not None else time.time(), nonce)
+    if drop:
+        query = '&'.join(part for part in query.split('&') if part.split('=')[0] not in drop)
+    response = requests.get(emu.url + '/?' + query, timeout=10)
+    return response.status_code, response.json()
+
+
+def test_emulator_refuses_bad_signatures_nonces_and_timestamps(emu):
+    assert raw_call(emu, 'QueryOTAFirmware', nonce='ok-1', FirmwareId='101')[0] == 200
+    status, body = raw_call(emu, 'QueryOTAFirmware', nonce='ok-1', FirmwareId='101')
+    assert (status, body['code']) == (400, 'SignatureNonceUsed')
+    status, body = raw_call(emu, 'QueryOTAFirmware', secret='wrong', nonce='ok-2', FirmwareId='101')
+    assert (status, body['code'], body['success']) == (400, 'SignatureDoesNotMatch', False)
+    status, body = raw_call(emu, 'QueryOTAFirmware', drop=('SignatureNonce',), FirmwareId='101')
+    assert (status, body['code']) == (400, 'MissingParameter') and 'SignatureNonce' in body['errorMessage']
+    status, body = raw_call(emu, 'QueryOTAFirmware', nonce='ok-3', stamp=time.time() - 16 * 60, FirmwareId='101')
+    assert (status, body['code']) == (400, 'InvalidTimeStamp.Expired')
+    status, body = raw_call(emu, 'NoSuchAction', nonce='ok-4')
+    assert (status, body['code']) == (404, 'InvalidApi.NotFound')
+    status, body = raw_call(emu, 'ListOTAFirmware', nonce='ok-5', CurrentPage=1, PageSize=101)
+    assert body['code'] == 'iot.common.InvalidPageParams'
+    status, body = raw_call(emu, 'QueryDeviceByStatus', nonce='ok-6', Status=1, PageSize=51)
+    assert body['code'] == 'iot.common.InvalidPageParams'
+    status, body = raw_call(emu, 'ListOTAFirmware', nonce='ok-7', PageSize=10)
+    assert body['code'] == 'MissingParameter' and 'CurrentPage' in body['errorMessage']
+
+
+def test_wrong_secret_is_an_auth_error_without_the_secret(emu):
+    client = client_for(emu, secret_key='Not-The-Secret-123')
+    with pytest.raises(AuthError) as caught:
+        client.list_devices()
+    text = str(caught.value)
+    assert 'SignatureDoesNotMatch' in text and AK in text and 'secret_key' in text
+    assert 'Not-The-Secret-123' not in text and SECRET not in text
+
+
+def test_a_skewed_clock_is_named(emu):
+    client = client_for(emu)
+    client._clock = lambda: time.time() + 3600  # pylint: disable=protected-access
+    with pytest.raises(AuthError) as caught:
+        client.list_firmware_pages()
+    assert 'InvalidTimeStamp.Expired' in str(caught.value) and 'clock' in str(caught.value)
+
+
+def test_a_used_nonce_is_signed_again(emu):
+    nonces = iter(['same-nonce', 'same-nonce', 'fresh-nonce'])
+    client = client_for(emu)
+    client._nonce = lambda: next(nonces)  # pylint: disable=protected-access
+    client.get_firmware('101')
+    assert client.get_firmware('101').id == '101'
+    assert stats(emu)['QueryOTAFirmware'] == 3
+
+
+def test_the_whole_catalog_is_read_over_several_pages(emu):
+    client = client_for(emu)
+    firmwares = client.list_firmware_pages()
+    assert len(firmwares) == scenarios(emu)['catalog_size'] > iot.FIRMWARE_PAGE_SIZE
+    assert len(set(fw.id for fw in firmwares)) == len(firmwares)
+    assert stats(emu)['ListOTAFirmware'] == 2
+    one = client.list_firmware_pages(dest_version=firmwares[-1].version, product=firmwares[-1].product)
+    assert [fw.id for fw in one] == [firmwares[-1].id]
+
+
+def test_pascal_case_answers_read_the_same(emu):
+    camel = client_for(emu).list_devices()
+    emu.state.options['tuya_iotcore']['casing'] = 'pascal'
+    pascal = client_for(emu).list_devices()
+    assert [d.to_dict() for d in camel] == [d.to_dict() for d in pascal]
+    assert all(d.current_version for d in pascal) and len(pascal) == 40
+
+
+def test_devices_are_listed_in_batches_without_the_device_secret(emu):
+    client = client_for(emu)
+    devices = client.list_devices()
+    truth = dict((d.id, d) for d in emu.state.fleet.list_devices('tuya_iotcore'))
+    assert sorted(d.id for d in devices) == sorted(truth)
+    for device in devices:
+        assert device.current_version == truth[device.id].firmware_version
+        assert truth[device.id].extra['device_secret'] not in repr(device.to_dict())
+    calls = stats(emu)
+    assert calls['BatchQueryDeviceDetail'] == 3   # one per product (<= 100 names each)
+    assert 'QueryDeviceDetail' not in calls
+
+
+def test_throttling_is_waited_out(emu):
+    emu.state.options['tuya_iotcore']['qps_scale'] = 0.2   # QueryOTAFirmware: 4 per second
+    client = client_for(emu, retry=RetryPolicy(attempts=3, backoff=0.01))
+    for _dummy in range(8):
+        assert client.get_firmware('101').id == '101'
+    assert stats(emu)['QueryOTAFirmware'] > 8
+    time.sleep(1.1)   # let the one-second window empty
+    emu.state.options['tuya_iotcore']['qps_scale'] = 0.01
+    stubborn = client_for(emu, retry=RetryPolicy(attempts=2, backoff=0.01, sleep=lambda seconds: None))
+    stubborn.get_firmware('101')
+    with pytest.raises(RateLimitError) as caught:
+        stubborn.get_firmware('101')
+    assert 'Throttling.User' in str(caught.value)
+
+
+def _upgrade_set(emu, client, count):
+    ids = scenarios(emu)['outdated_online_devices']
+    devices = client.get_devices(ids)
+    product = devices[ids[0]].product
+    chosen = [devices[i] for i in ids if devices[i].product == product][:count]
+    target = scenarios(emu)['latest_by_product'][product]
+    firmware = next(fw for fw in client.list_firmware_pages(product=product) if fw.id == target['firmware_id'])
+    return chosen, firmware
+
+
+def test_a_rerun_while_the_job_runs_creates_no_second_job(emu):
+    emu.state.config.upgrade_seconds = 30
+    client = client_for(emu)
+    devices, firmware = _upgrade_set(emu, client, 2)
+    first = client.start_upgrade(firmware, devices)
+    assert set(r.status for r in first.values()) == {StartResult.STARTED}
+    again = client_for(emu)
+    devices[0].online = False   # e.g. rebooting: still waited on, not refused as offline
+    second = again.start_upgrade(firmware, devices)
+    assert set(r.status for r in second.values()) == {StartResult.IN_PROGRESS}
+    assert again.jobs == client.jobs and len(client.jobs) == 1
+    assert stats(emu)['CreateOTAStaticUpgradeJob'] == 1
+    progress = again.poll(devices)
+    assert all(p.state == Progress.UPGRADING for p in progress.values())
+
+
+def test_jobs_are_chunked_to_the_device_limit(emu, monkeypatch):
+    monkeypatch.setattr(iot, 'JOB_DEVICE_LIMIT', 2)
+    client = client_for(emu)
+    devices, firmware = _upgrade_set(emu, client, 3)
+    results = client.start_upgrade(firmware, devices)
+    assert len(client.jobs) == 2 and stats(emu)['CreateOTAStaticUpgradeJob'] == 2
+    assert sorted(r.job for r in results.values()) == sorted([client.jobs[0]] * 2 + [client.jobs[1]])
+
+
+def test_a_dropped_create_is_not_repeated_and_reported_unknown(emu):
+    import requests  # pylint: disable=import-outside-toplevel
+    requests.post(emu.url + '/_emulator/faults', json={'rules': [{'kind': 'drop', 'query': 'Action=CreateOTAStaticUpgradeJob'}]}, timeout=10)
+    client = client_for(emu, retry=RetryPolicy(attempts=4, backoff=0.01, sleep=lambda seconds: None))
+    devices, firmware = _upgrade_set(emu, client, 2)
+    results = client.start_upgrade(firmware, devices)
+    assert set(r.status for r in results.values()) == {StartResult.FAILED}
+    assert all('outcome unknown' in r.msg and 'not sent again' in r.msg for r in results.values())
+    assert stats(emu)['CreateOTAStaticUpgradeJob'] == 1 and client.jobs == []
+    assert scenarios(emu)['jobs'] == []
+
+
+def test_a_create_whose_answer_is_lost_is_found_by_re_reading(emu):
+    import requests  # pylint: disable=import-outside-toplevel
+    requests.post(emu.url + '/_emulator/faults', json={'rules': [{'kind': 'slow', 'seconds': 1.5, 'query': 'Action=CreateOTAStaticUpgradeJob'}]},
+                  timeout=10)
+    client = client_for(emu, timeout=1.0)
+    devices, firmware = _upgrade_set(emu, client, 2)
+    results = client.start_upgrade(firmware, devices)
+    jobs = scenarios(emu)['jobs']
+    assert len(jobs) == 1 and stats(emu)['CreateOTAStaticUpgradeJob'] == 1
+    assert client.jobs == [jobs[0]['id']]
+    assert set((r.status, r.job) for r in results.values()) == {(StartResult.STARTED, jobs[0]['id'])}
+
+
+def test_the_plan_gives_the_platform_reason_for_an_incompatible_device():
+    from ansible_collections.fleetota.cloud.plugins.module_utils import _plan as plan  # pylint: disable=import-outside-toplevel
+    client = iot.TuyaIotCoreClient.__new__(iot.TuyaIotCoreClient)
+    delta = _fw(src='1.9.0')
+    firmware, reason = plan.resolve_target(_dev('1.8.0'), [delta], client.firmware_fits, version='2.0.1', explain=client.firmware_misfit)
+    assert firmware is None and 'only upgrades devices on 1.9.0 (SrcVersion)' in reason
+    firmware, reason = plan.resolve_target(_dev('1.8.0'), [delta], client.firmware_fits, firmware=delta, explain=client.firmware_misfit)
+    assert firmware is None and 'SrcVersion' in reason
+    firmware, reason = plan.resolve_target(_dev('1.9.0'), [delta], client.firmware_fits, version='2.0.1', explain=client.firmware_misfit)
+    assert firmware is delta and reason is None
+    # Without an explanation the plan keeps its generic text.
+    firmware, reason = plan.resolve_target(_dev('1.8.0'), [delta], client.firmware_fits, version='2.0.1')
+    assert 'not in the catalog' in reason
