@@ -8,10 +8,11 @@ name: fleet_report
 version_added: 1.0.0
 author:
   - fleetota.cloud developers (@fleetota)
-short_description: Shape firmware_info's devices into a fleet report (rows, text table, CSV, summary)
+short_description: Shape firmware_info's devices into a fleet report (rows, text table, CSV, summary, HTML)
 description:
   - Takes the RV(fleetota.cloud.firmware_info#module:devices) list and returns what every device runs against the newest
-    version that fits it, with one word per device for its state (V(current), V(outdated), V(offline), V(upgrading), V(no_firmware)).
+    version that fits it, with one word per device for its state (V(current), V(outdated), V(offline), V(upgrading), V(failed) (its
+    last upgrade failed, see RV(fleetota.cloud.firmware_info#module:devices[].last_upgrade_failed)), V(no_firmware)).
   - Used by the C(fleetota.cloud.inventory_report) playbook.
 options:
   _input:
@@ -25,13 +26,26 @@ options:
       - V(table), a summary line, then the lines of a fixed-width text table, devices needing attention first.
       - V(csv), the rows as CSV text with a header line.
       - V(summary), counts per state, the share of devices on the newest version (compliance), per product and hardware.
+      - V(html), one self-contained HTML page (inline CSS, SVG and script, no external asset) with the compliance per product and
+        hardware, a chart of the firmware versions per product, the devices needing attention (last upgrade failed, offline,
+        outdated; the first 200 listed, with the count of the rest), and a sortable, filterable table of every device.
+        Every value from the cloud is HTML-escaped.
     type: str
     default: rows
-    choices: [rows, table, csv, summary]
+    choices: [rows, table, csv, summary, html]
   limit:
     description: At most this many rows in the V(table) form.
     type: int
     default: 50
+  title:
+    description: The title of the V(html) form.
+    type: str
+    default: Fleet firmware report
+  generated:
+    description:
+      - When the data was read, shown under the title of the V(html) form, as a string or a datetime (the EXAMPLES pass the current
+        time, in UTC).
+    type: raw
 '''
 
 EXAMPLES = r'''
@@ -44,6 +58,12 @@ EXAMPLES = r'''
     content: "{{ info.devices | fleetota.cloud.fleet_report('csv') }}"
     dest: fleet.csv
     mode: "0644"
+
+- name: Write it as one HTML page
+  ansible.builtin.copy:
+    content: "{{ info.devices | fleetota.cloud.fleet_report('html', title='Encoders, building 4', generated=now(utc=true).strftime('%Y-%m-%d %H:%M:%S UTC')) }}"
+    dest: fleet.html
+    mode: "0644"
 '''
 
 RETURN = r'''
@@ -54,12 +74,12 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetota.cloud.plugins.module_utils._report import report
+from ansible_collections.fleetota.cloud.plugins.module_utils._report_html import DEFAULT_TITLE, report
 
 
-def fleet_report(devices, form='rows', limit=50):
+def fleet_report(devices, form='rows', limit=50, title=DEFAULT_TITLE, generated=None):
     try:
-        return report(devices, form, int(limit))
+        return report(devices, form, limit, title, generated)
     except (ValueError, TypeError) as exc:
         raise AnsibleFilterError('fleet_report: %s' % exc)
 

@@ -84,6 +84,10 @@ class PlatformClient:
         """Why `firmware` does not fit `device` (a sentence for the plan), or None to let the plan say it generically."""
         return None
 
+    def last_upgrade_failed(self, device):
+        """True when the vendor says the device's last upgrade failed, False when it says it did not, None when it does not say."""
+        return None
+
     def start_upgrade(self, firmware, devices):
         """Ask the vendor to install `firmware` on `devices`; dict id -> StartResult.
 

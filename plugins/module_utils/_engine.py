@@ -38,7 +38,7 @@ def _versions_text(firmwares):
     return ', '.join(versions) if versions else 'none'
 
 
-def device_info(device, catalog, fits, include_unreleased):
+def device_info(device, catalog, fits, include_unreleased, last_upgrade_failed=None):
     latest = plan.latest_firmware(device, catalog, fits, include_unreleased)
     latest_version = latest.version if latest is not None else None
     current = device.current_version
@@ -56,6 +56,7 @@ def device_info(device, catalog, fits, include_unreleased):
         'latest_version': latest_version,
         'upgrade_available': upgrade_available,
         'upgrading': device.upgrading,
+        'last_upgrade_failed': last_upgrade_failed,
     }
 
 
@@ -87,7 +88,8 @@ def run_info(client, devices=None, product=None, hardware_version=None, include_
     visible = [fw for fw in catalog if _listed(fw, product, hardware_version, include_unreleased)]
     result['firmwares'] = [fw.to_dict() for fw in _sort_firmwares(visible)]
     if ordered is not None:
-        result['devices'] = [device_info(device, catalog, client.firmware_fits, include_unreleased) for device in ordered]
+        result['devices'] = [device_info(device, catalog, client.firmware_fits, include_unreleased, client.last_upgrade_failed(device))
+                             for device in ordered]
     return result
 
 

@@ -12,7 +12,8 @@ to the inventory_report playbook.
 import csv
 import io
 
-COLUMNS = ('id', 'name', 'product', 'hardware_version', 'online', 'current_version', 'latest_version', 'upgrade_available', 'upgrading', 'state')
+COLUMNS = ('id', 'name', 'product', 'hardware_version', 'online', 'current_version', 'latest_version', 'upgrade_available', 'upgrading',
+           'last_upgrade_failed', 'state')
 FORMS = ('rows', 'table', 'csv', 'summary')
 
 
@@ -20,6 +21,8 @@ def state_of(device):
     """One word per device, what a reader looks for first."""
     if device.get('upgrading'):
         return 'upgrading'
+    if device.get('last_upgrade_failed'):
+        return 'failed'
     if device.get('online') is False:
         return 'offline'
     if device.get('latest_version') is None:
@@ -27,9 +30,26 @@ def state_of(device):
     return 'outdated' if device.get('upgrade_available') else 'current'
 
 
+def _shown(value, width=80):
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + '...'
+
+
+def check_devices(devices):
+    """The firmware_info devices list, or a ValueError naming the entry that is not one."""
+    if devices is None:
+        return []
+    if not isinstance(devices, (list, tuple)):
+        raise ValueError('expected the devices list of firmware_info, got %s %s' % (type(devices).__name__, _shown(devices)))
+    for index, device in enumerate(devices):
+        if not isinstance(device, dict) or device.get('id') in (None, ''):
+            raise ValueError('devices[%d] is not a firmware_info device (a dict with at least an id): %s' % (index, _shown(device)))
+    return devices
+
+
 def rows(devices):
     result = []
-    for device in devices or []:
+    for device in check_devices(devices):
         row = dict((column, device.get(column)) for column in COLUMNS if column != 'state')
         row['state'] = state_of(device)
         result.append(row)
@@ -96,6 +116,12 @@ def summary(devices):
 
 
 def report(devices, form='rows', limit=50):
+    try:
+        limit = int(limit)
+    except (TypeError, ValueError):
+        raise ValueError("limit '%s' is not a number of rows" % (limit,))
+    if limit < 0:
+        raise ValueError("limit '%s' is not valid: expected 0 or more rows" % (limit,))
     if form == 'rows':
         return rows(devices)
     if form == 'table':

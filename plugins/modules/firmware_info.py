@@ -151,6 +151,13 @@ devices:
     upgrading:
       description: True while an upgrade is under way on the device.
       type: bool
+    last_upgrade_failed:
+      description:
+        - True when the platform reports that the device's last upgrade failed, false when it reports it did not (or one is
+          under way), null when the platform does not tell.
+        - For V(magewell), read from the device's last upgrade result. V(enos) and V(tuya_iotcore) keep upgrade outcomes on their
+          jobs, not on the device, so it is null there.
+      type: bool
 api_calls:
   description: HTTP requests this task made, retries included.
   returned: always

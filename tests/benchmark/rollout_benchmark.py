@@ -218,7 +218,7 @@ def show(figures):
             naive['seconds'], naive['devices'], naive['seconds_per_device'],
             ', %.0f s for all %d scaled' % (naive['seconds_for_all_outdated'], figures['outdated']) if naive['scaled'] else '',
             roll['speedup_vs_naive'])))
-    width = max(len(label) for label, _ in rows)
+    width = max(len(label) for label, _value in rows)
     print()
     for label, value in rows:
         print('%s  %s' % (label.ljust(width), value))

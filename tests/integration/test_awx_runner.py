@@ -69,7 +69,7 @@ def test_rollout_through_ansible_runner_with_only_the_injected_environment(emula
     assert dry.status == 'successful', dry.stdout()[-3000:]
     assert emulator.writes() == {}
     dry_outcomes = dry.host_outcomes()
-    assert set(host for host, (_, changed, _) in dry_outcomes.items() if changed) == outdated
+    assert set(host for host, (_event, changed, _outcome) in dry_outcomes.items() if changed) == outdated
 
     job = awx_runner.Job(tmp_path / 'job', collections_path(), credential_env, hostvars, SURVEY_ANSWERS).run()
     outcomes = job.host_outcomes()

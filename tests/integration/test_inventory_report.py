@@ -27,6 +27,8 @@ def test_report_matches_the_fleet(emulator, tmp_path):
         if device_id in outdated:
             assert row['state'] == 'outdated' and row['upgrade_available'] is True
     assert not any(row['state'] == 'outdated' for device_id, row in rows.items() if device_id not in outdated and truth[device_id]['online'])
+    # Magewell tells whether a last upgrade failed: none did in the seeded fleet.
+    assert all(row['last_upgrade_failed'] is False for row in rows.values())
     assert data['summary']['devices'] == len(truth)
     assert data['firmwares'] and all(fw['released'] for fw in data['firmwares'])
 
@@ -37,5 +39,6 @@ def test_report_matches_the_fleet(emulator, tmp_path):
     shown = '%d device(s), %s%% on the newest version' % (len(truth), data['summary']['compliance_percent'])
     assert shown in proc.stdout
     assert '... and %d more device(s)' % (len(truth) - 5) in proc.stdout
+    assert (tmp_path / 'fleet-report.html').read_text().startswith('<!DOCTYPE html>')  # report_html defaults to true
     assert emulator.writes() == {}
     assert PASSWORD not in proc.stdout + proc.stderr

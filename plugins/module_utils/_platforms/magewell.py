@@ -193,6 +193,12 @@ class MagewellClient(PlatformClient):
             return body
         raise AuthError('%s: could not keep a session' % what)  # not reached: the loop returns or raises
 
+    def last_upgrade_failed(self, device):
+        # The same reading of upgrade-ret as progress_of (ASSUMPTION A.6): non-zero once idle.
+        if device.upgrading:
+            return False
+        return device.extra.get('upgrade_result', OK) != OK
+
     def close(self):
         if self._sid is not None:
             try:

@@ -191,3 +191,11 @@ def test_info_reports_latest_and_upgrade_available():
     with pytest.raises(ConfigError) as exc:
         run_info(platform, devices=['ghost'])
     assert 'ghost' in str(exc.value)
+
+
+def test_info_says_whether_the_last_upgrade_failed_only_when_the_platform_tells():
+    platform = fleet()
+    assert [entry['last_upgrade_failed'] for entry in run_info(platform, devices=['old', 'current'])['devices']] == [None, None]
+    platform.last_upgrade_failed = lambda device: device.id == 'old'
+    devices = by_id(run_info(platform, devices=['old', 'current']))
+    assert devices['old']['last_upgrade_failed'] is True and devices['current']['last_upgrade_failed'] is False

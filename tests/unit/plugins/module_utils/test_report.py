@@ -50,3 +50,19 @@ def test_table_puts_attention_first_and_limits_rows():
 def test_unknown_form_is_named():
     with pytest.raises(ValueError, match="form 'pdf' is not known"):
         report.report(DEVICES, 'pdf')
+
+
+def test_a_failed_last_upgrade_is_its_own_state_and_csv_column():
+    failed = dict(dev('f1', '1.4', '1.6', online=False), last_upgrade_failed=True)
+    assert [row['state'] for row in report.rows([failed])] == ['failed']
+    parsed = list(csv.DictReader(io.StringIO(report.to_csv(DEVICES + [failed]))))
+    assert dict((row['id'], row['last_upgrade_failed']) for row in parsed if row['id'] in ('f1', 'c1')) == {'f1': 'yes', 'c1': ''}
+
+
+@pytest.mark.parametrize('devices, message', [
+    ({'id': 'a'}, "expected the devices list of firmware_info, got dict"),
+    ([None], r"devices\[0\] is not a firmware_info device .*None"),
+])
+def test_bad_devices_are_named(devices, message):
+    with pytest.raises(ValueError, match=message):
+        report.report(devices, 'csv')
