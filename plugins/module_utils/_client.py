@@ -26,12 +26,19 @@ CONNECTION_OPTIONS = {
     'validate_certs': ('bool', 'FLEETOTA_VALIDATE_CERTS', False),
     'ca_path': ('path', None, False),
     'timeout': ('float', None, False),
+    'max_concurrency': ('int', 'FLEETOTA_MAX_CONCURRENCY', False),
+    'rate_limit': ('float', 'FLEETOTA_RATE_LIMIT', False),
+    'token_cache': ('str', 'FLEETOTA_TOKEN_CACHE', False),
 }
+
+DEFAULT_MAX_CONCURRENCY = 8
+MAX_CONCURRENCY_LIMIT = 64
 
 # What each platform needs besides platform and endpoint.
 REQUIRED_CREDENTIALS = {
     'magewell': ('username', 'password'),
     'enos': ('access_key', 'secret_key', 'org_id'),
+    'tuya': ('access_key', 'secret_key'),
     'tuya_iotcore': ('access_key', 'secret_key'),
 }
 
@@ -121,6 +128,12 @@ def validate_connection(options):
     timeout = options.get('timeout')
     if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
         raise ConfigError("timeout '%s' is not valid: expected a positive number of seconds" % (timeout,))
+    concurrency = options.get('max_concurrency')
+    if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY_LIMIT):
+        raise ConfigError("max_concurrency '%s' is not valid: expected a whole number from 1 to %d" % (concurrency, MAX_CONCURRENCY_LIMIT))
+    rate = options.get('rate_limit')
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0):
+        raise ConfigError("rate_limit '%s' is not valid: expected a positive number of requests per second" % (rate,))
 
 
 def create_client(options, retry=None):
@@ -128,12 +141,14 @@ def create_client(options, retry=None):
     validate_connection(options)
     timeout = options.get('timeout') or 30.0
     validate_certs = options.get('validate_certs')
+    concurrency = options.get('max_concurrency') or DEFAULT_MAX_CONCURRENCY
     transport = Transport(
         options['endpoint'],
         timeout=float(timeout),
         validate_certs=True if validate_certs is None else validate_certs,
         ca_path=options.get('ca_path'),
         retry=retry or RetryPolicy(),
+        pool_size=max(10, concurrency),
     )
     platform = options['platform']
     if platform == 'magewell':
@@ -142,6 +157,10 @@ def create_client(options, retry=None):
     if platform == 'enos':
         from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.enos import EnosClient
         return EnosClient(transport, options['access_key'], options['secret_key'], options['org_id'])
+    if platform == 'tuya':
+        from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.tuya import TuyaClient
+        return TuyaClient(transport, options['access_key'], options['secret_key'], max_concurrency=concurrency,
+                          rate_limit=options.get('rate_limit'), token_cache=options.get('token_cache'))
     if platform == 'tuya_iotcore':
         from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.tuya_iotcore import TuyaIotCoreClient
         return TuyaIotCoreClient(transport, options['access_key'], options['secret_key'])

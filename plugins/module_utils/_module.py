@@ -30,6 +30,7 @@ def connection_argument_spec():
     spec['endpoint']['required'] = True
     spec['validate_certs']['default'] = True
     spec['timeout']['default'] = 30.0
+    spec['max_concurrency']['default'] = 8
     return spec
 
 

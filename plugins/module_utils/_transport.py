@@ -12,6 +12,7 @@ the platform to re-read state before doing anything else.
 """
 
 import random
+import threading
 import time
 import traceback
 
@@ -95,6 +96,8 @@ class Transport:
         adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.session.mount('http://', adapter)
         self.session.mount('https://', adapter)
+        # Platforms that fan out over threads share this transport: count under a lock.
+        self._calls_lock = threading.Lock()
         self.calls = 0
 
     def close(self):
@@ -117,7 +120,8 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
-            self.calls += 1
+            with self._calls_lock:
+                self.calls += 1
             try:
                 response = self.session.request(method, self.url(path), params=params, data=data, headers=headers,
                                                 files=files, timeout=self.timeout, allow_redirects=False)

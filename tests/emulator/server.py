@@ -23,14 +23,15 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
-from . import control, enos, magewell, tuya_iotcore
+from . import control, enos, magewell, tuya, tuya_iotcore
 from .faults import KIND_DROP, KIND_ERROR, KIND_EXPIRE_SESSIONS, KIND_RATE_LIMIT, KIND_SLOW
 from .state import EXTENSION_KEY, Config, EmulatorState, Platform, get_state
 
 # One entry per platform module (tuya, enos, tuya_iotcore will be appended here).
-PLATFORMS: list[Platform] = [magewell.PLATFORM, enos.PLATFORM, tuya_iotcore.PLATFORM]
+PLATFORMS: list[Platform] = [magewell.PLATFORM, enos.PLATFORM, tuya.PLATFORM, tuya_iotcore.PLATFORM]
 
 DROP_KEY = "fleetota.emulator.drop"
+RAW_HEADERS_KEY = "fleetota.emulator.underscore_headers"
 IDLE_TIMEOUT = 120
 BANNER = "fleetota emulator listening on {url}"
 
@@ -161,6 +162,13 @@ class EmulatorRequestHandler(WSGIRequestHandler):
             super().finish()
         finally:
             _extras(self.server).untrack(self.connection)
+
+    def make_environ(self) -> dict[str, Any]:
+        """werkzeug drops header names with underscores from the WSGI environ; some vendors
+        (Tuya: client_id, sign_method, access_token) require them, so keep those under RAW_HEADERS_KEY."""
+        environ = super().make_environ()
+        environ[RAW_HEADERS_KEY] = [(key, value) for key, value in self.headers.items() if "_" in key]
+        return environ
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if _extras(self.server).verbose:
