@@ -15,11 +15,12 @@ options:
       - If not set, the value of the E(FLEETOTA_PLATFORM) environment variable is used.
     type: str
     required: true
-    choices: [enos, magewell, tuya_iotcore]
+    choices: [enos, magewell, tuya, tuya_iotcore]
   endpoint:
     description:
       - Base URL of the vendor API, for example V(https://cloud.example.com) for a Magewell Control Cloud, or the EnOS API gateway
-        such as V(https://apim-ppe1.envisioniot.com) for O(platform=enos).
+        such as V(https://apim-ppe1.envisioniot.com) for O(platform=enos), or the Tuya data center of the devices, for example
+        V(https://openapi.tuyaeu.com) for O(platform=tuya) (a Tuya device answers only through its own data center).
       - For O(platform=tuya_iotcore), the instance URL from the IoT Core console, for example V(https://si-xxxxxxxx.tuyacloud.com:8686).
       - If not set, the value of the E(FLEETOTA_ENDPOINT) environment variable is used.
     type: str
@@ -40,6 +41,7 @@ options:
       - For O(platform=enos), the application key (C(appKey)) of an EnOS application registered in the organization; its service
         account needs the firmware and OTA permissions.
       - Required for O(platform=tuya_iotcore), with O(secret_key).
+      - Required for O(platform=tuya), with O(secret_key).
       - If not set, the value of the E(FLEETOTA_ACCESS_KEY) environment variable is used.
     type: str
   secret_key:
@@ -48,6 +50,8 @@ options:
       - For O(platform=enos), the application secret (C(appSecret)). It is only used to compute the token request's C(encryption)
         and each call's C(apim-signature) (SHA-256); it is never sent.
       - For O(platform=tuya_iotcore), the AccessKeySecret that signs every request (HMAC-SHA1); it is never sent.
+      - For O(platform=tuya), the Access Secret of the cloud project. It only keys the request signatures (HMAC-SHA256); it is never
+        sent or stored.
       - If not set, the value of the E(FLEETOTA_SECRET_KEY) environment variable is used.
     type: str
   org_id:
@@ -71,6 +75,29 @@ options:
         connection errors, HTTP 429 and 5xx, honouring C(Retry-After).
     type: float
     default: 30
+  max_concurrency:
+    description:
+      - How many API requests may be in flight at once, for platforms that need one request per device (O(platform=tuya)
+        reads and starts firmware per device). The per-API rate limit (O(rate_limit)) applies on top of it.
+      - If not set, the value of the E(FLEETOTA_MAX_CONCURRENCY) environment variable is used.
+    type: int
+    default: 8
+  rate_limit:
+    description:
+      - Requests per second the client sends to each vendor API (O(platform=tuya) limits every cloud project per API).
+        The default for Tuya is 10 per second for reads and 4 per second for starting upgrades; starts never exceed 4 per second.
+      - Only raise it when the vendor granted the project a higher quota; over the quota the vendor refuses requests
+        (Tuya codes 1110/1199), which are retried with backoff.
+      - If not set, the value of the E(FLEETOTA_RATE_LIMIT) environment variable is used.
+    type: float
+  token_cache:
+    description:
+      - Where to keep access tokens between runs (O(platform=tuya)), so that a run of many tasks asks for one token, not one per task.
+        The file is created readable only by the user (mode 0600), replaced atomically, keyed by a hash of O(endpoint) and
+        O(access_key), and never holds O(secret_key).
+      - Default is C(fleetota/tuya-tokens.json) under E(XDG_CACHE_HOME), or C(~/.cache). V(off) disables the cache.
+      - If not set, the value of the E(FLEETOTA_TOKEN_CACHE) environment variable is used.
+    type: str
 notes:
   - Requests go from the host that runs the task, normally the controller (C(ansible_connection=local) on device hosts).
   - Use C(module_defaults) with C(group/fleetota.cloud.firmware) to set the connection options once for every module of this collection.
@@ -105,4 +132,13 @@ options:
   validate_certs:
     env:
       - name: FLEETOTA_VALIDATE_CERTS
+  max_concurrency:
+    env:
+      - name: FLEETOTA_MAX_CONCURRENCY
+  rate_limit:
+    env:
+      - name: FLEETOTA_RATE_LIMIT
+  token_cache:
+    env:
+      - name: FLEETOTA_TOKEN_CACHE
 '''

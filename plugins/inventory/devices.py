@@ -8,7 +8,7 @@ name: devices
 short_description: Devices of a vendor firmware cloud as Ansible hosts
 version_added: 1.0.0
 description:
-  - One host per device of a vendor cloud (Magewell Control Cloud, EnOS Connection Service, Tuya IoT Core), named by its id or its name, with the device's
+  - One host per device of a vendor cloud (Magewell Control Cloud, EnOS Connection Service, Tuya Cloud OpenAPI, Tuya IoT Core), named by its id or its name, with the device's
     product, hardware and firmware version as host variables, and a group per platform.
   - Uses a configuration file ending in C(fleetota.yml) or C(fleetota.yaml).
   - Supports C(compose), C(groups) and C(keyed_groups), and inventory caching (a cached run makes no API call).
@@ -28,14 +28,14 @@ options:
     choices: [fleetota.cloud.devices]
   hostname:
     description:
-      - What to name each host. V(id) is the device id (Magewell serial number, EnOS device key, IoT Core C(DeviceName)), unique by construction.
+      - What to name each host. V(id) is the device id (Magewell serial number, EnOS device key, Tuya device id, IoT Core C(DeviceName)), unique by construction.
       - V(name) is the device name; devices without a name, or whose name another device already took, keep their id.
     type: str
     default: id
     choices: [id, name]
   products:
     description:
-      - Only devices of these products (Magewell C(product-id), EnOS C(productKey), IoT Core C(ProductKey)). Empty means every product.
+      - Only devices of these products (Magewell C(product-id), EnOS C(productKey), Tuya C(product_id), IoT Core C(ProductKey)). Empty means every product.
     type: list
     elements: str
     default: []
@@ -91,6 +91,18 @@ plugin: fleetota.cloud.devices
 platform: tuya_iotcore
 endpoint: https://si-0123456789abcdef.tuyacloud.com:8686
 access_key: example-access-key-id
+keyed_groups:
+  - key: fleetota_product
+    prefix: product
+
+---
+# tuya.fleetota.yml: every device of a Tuya cloud project (Central Europe data center), grouped by product
+plugin: fleetota.cloud.devices
+platform: tuya
+endpoint: https://openapi.tuyaeu.com
+access_key: your-access-id
+# secret_key from the FLEETOTA_SECRET_KEY environment variable
+max_concurrency: 8
 keyed_groups:
   - key: fleetota_product
     prefix: product

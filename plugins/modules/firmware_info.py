@@ -26,13 +26,15 @@ attributes:
 options:
   devices:
     description:
-      - Device ids to report on (Magewell serial numbers, EnOS device keys, IoT Core C(DeviceName)).
+      - Device ids to report on (Magewell serial numbers, EnOS device keys, Tuya device ids, IoT Core C(DeviceName)).
+      - Tuya has no firmware catalog; its firmware is what each device's firmware endpoint reports, so with O(platform=tuya)
+        RV(firmwares) lists the running and the offered version of every channel of these devices, and is empty without O(devices).
       - When given, the result has one entry in RV(devices) per device, in the same order. An unknown id fails the task.
     type: list
     elements: str
   product:
     description:
-      - Only list firmware for this product (Magewell C(product-id), EnOS C(productKey), IoT Core C(ProductKey)).
+      - Only list firmware for this product (Magewell C(product-id), EnOS C(productKey), Tuya C(product_id), IoT Core C(ProductKey)).
     type: str
   hardware_version:
     description:

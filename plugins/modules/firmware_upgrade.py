@@ -36,7 +36,10 @@ attributes:
 options:
   devices:
     description:
-      - Device ids to upgrade (Magewell serial numbers, EnOS device keys, IoT Core C(DeviceName)). May be long (thousands); duplicates are ignored.
+      - Device ids to upgrade (Magewell serial numbers, EnOS device keys, Tuya device ids, IoT Core C(DeviceName)). May be long (thousands); duplicates are ignored.
+      - With O(platform=tuya) the main firmware channel of each device is upgraded (channel 0, else the lowest reported),
+        one start request per device; Tuya only installs the version it offers for a device, so an older version is
+        not in that device's catalog (O(allow_downgrade) cannot change that), and O(force) cannot re-install the running version.
     type: list
     elements: str
     required: true
@@ -124,6 +127,17 @@ EXAMPLES = r'''
     version: latest
     wait_timeout: 7200
   register: enos_upgrade
+
+- name: Upgrade Tuya devices to the version their cloud offers, 8 devices at a time
+  fleetota.cloud.firmware_upgrade:
+    platform: tuya
+    endpoint: https://openapi.tuyaeu.com
+    access_key: your-access-id
+    secret_key: "{{ vault_tuya_secret }}"
+    devices: "{{ groups['fleetota_tuya'] | map('extract', hostvars, 'fleetota_device_id') | list }}"
+    version: latest
+    max_concurrency: 8
+  run_once: true
 
 - name: Install one catalog entry by id, without waiting
   fleetota.cloud.firmware_upgrade:

@@ -88,6 +88,8 @@ class TuyaState:
     tokens: dict[str, Token] = field(default_factory=dict)
     refresh: dict[str, str] = field(default_factory=dict)
     buckets: dict[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
+    rate_limited: int = 0
+    sign_refused: int = 0
 
 
 _STATES: weakref.WeakKeyDictionary[EmulatorState, TuyaState] = weakref.WeakKeyDictionary()
@@ -227,6 +229,7 @@ def _rate_limited(state: EmulatorState, client_id: str) -> bool:
         tokens = min(rate, tokens + (now - stamp) * rate)
         if tokens < 1.0:
             tuya.buckets[key] = (tokens, now)
+            tuya.rate_limited += 1
             return True
         tuya.buckets[key] = (tokens - 1.0, now)
     return False
@@ -253,6 +256,9 @@ def _authenticate() -> Response | None:
         if not token:
             return fail(1002)
     if not _sign_ok(state, client_id, t, token):
+        tuya = tuya_state(state)
+        with tuya.lock:
+            tuya.sign_refused += 1
         return fail(1004)
     if token:
         tuya = tuya_state(state)
@@ -510,6 +516,9 @@ def scenarios(state: EmulatorState) -> dict[str, Any]:
             "mcu_channel": MCU_CHANNEL,
             "always_online_devices": [dev.id for dev in fleet.list_devices(NAME)[:ALWAYS_ONLINE]],
             "client_id": _opt(state, "client_id", str),
+            "rate_limited": tuya_state(state).rate_limited,
+            "sign_refused": tuya_state(state).sign_refused,
+            "live_tokens": len(tuya_state(state).tokens),
             "codes": {str(code): text for code, text in CODES.items()},
         }
 

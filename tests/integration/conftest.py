@@ -24,6 +24,8 @@ from emulator import EmulatorServer  # noqa: E402  pylint: disable=wrong-import-
 
 PASSWORD = 'Em-Secret-7c1f'  # distinctive, so a leak into any output is caught
 IOTCORE_SECRET = 'Iot-Secret-4d2a9e'
+TUYA_ACCESS_ID = 'fleetotatestaccess01'
+TUYA_SECRET = 'Tuya-Secret-4d9e2b7a61c3f0e8'
 
 # Per platform: the connection options a test uses, and the emulator options that make the
 # emulator accept them. Secrets are distinctive so that a leak into any output is caught.
@@ -35,6 +37,7 @@ CONNECTIONS = {
     'magewell': {'username': 'Admin', 'password': PASSWORD},
     'enos': {'access_key': ENOS_APP_KEY, 'secret_key': ENOS_SECRET, 'org_id': ENOS_ORG},
     'tuya_iotcore': {'access_key': 'fleetota-iotcore-ak', 'secret_key': IOTCORE_SECRET},
+    'tuya': {'access_key': TUYA_ACCESS_ID, 'secret_key': TUYA_SECRET},
 }
 SERVER_OPTIONS = {
     'magewell_password': PASSWORD,
@@ -42,6 +45,8 @@ SERVER_OPTIONS = {
     'enos_app_secret': ENOS_SECRET,
     'enos_org_id': ENOS_ORG,
     'tuya_iotcore_secret_key': IOTCORE_SECRET,
+    'tuya_client_id': TUYA_ACCESS_ID,
+    'tuya_secret': TUYA_SECRET,
 }
 
 
