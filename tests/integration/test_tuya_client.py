@@ -123,7 +123,7 @@ def test_token_bucket_paces_concurrent_callers():
         slept.append(seconds)
 
     bucket = TokenBucket(10.0, clock=lambda: now[0], sleep=sleep)
-    waits = [bucket.acquire() for _ in range(5)]
+    waits = [bucket.acquire() for _index in range(5)]
     assert waits[0] == 0 and waits[1:] == pytest.approx([0.1, 0.2, 0.3, 0.4])
     now[0] = 10.0
     assert bucket.acquire() == 0
