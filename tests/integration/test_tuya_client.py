@@ -20,7 +20,6 @@ if AnsibleCollectionConfig.collection_finder is None:
 # pylint: disable=wrong-import-position
 from ansible_collections.fleetota.cloud.plugins.module_utils._client import create_client
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import AuthError
-from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.tuya import TokenBucket
 
 from emulator import EmulatorServer  # pylint: disable=import-error
 
@@ -113,17 +112,3 @@ def test_wrong_secret_raises_auth_error_after_one_request(fresh, tmp_path):
         tuya.get_devices(['bf0000100000000000000'])
     assert info.value.code == 1004 and 'wrong' not in str(info.value)
     assert fresh.state.stats.snapshot()['total'] == 1
-
-
-def test_token_bucket_paces_concurrent_callers():
-    now = [0.0]
-    slept = []
-
-    def sleep(seconds):
-        slept.append(seconds)
-
-    bucket = TokenBucket(10.0, clock=lambda: now[0], sleep=sleep)
-    waits = [bucket.acquire() for _index in range(5)]
-    assert waits[0] == 0 and waits[1:] == pytest.approx([0.1, 0.2, 0.3, 0.4])
-    now[0] = 10.0
-    assert bucket.acquire() == 0

@@ -6,10 +6,11 @@ import json
 import os
 import re
 import stat
+import subprocess
 
 import pytest
 
-from conftest import TUYA_ACCESS_ID, TUYA_SECRET, task  # pylint: disable=import-error
+from conftest import TUYA_ACCESS_ID, TUYA_SECRET, ansible_env, task  # pylint: disable=import-error
 
 TOKEN = 'GET /v1.0/token'
 START_RE = re.compile(r'^POST /v2\.0/cloud/thing/[^/]+/firmware/\d+$')
@@ -334,3 +335,22 @@ def test_bad_input_gets_a_clear_error_and_no_write(emulator, playbook, conn):
         assert message in result['msg'], '%s: %s' % (label, result['msg'])
     assert emulator.writes() == {}
     assert TUYA_SECRET not in run.output
+
+
+def test_parallel_runs_per_host_share_one_token(emulator, tmp_path, conn):
+    """One module run per host, 6 forks at once: the cache file (locked while fetching) gives them one token."""
+    ids = online(emulator, 6)
+    hosts = dict(('dev%d' % index, {'device': device_id}) for index, device_id in enumerate(ids))
+    inventory = tmp_path / 'hosts.json'
+    inventory.write_text(json.dumps({'all': {'hosts': hosts, 'vars': {'ansible_connection': 'local',
+                                                                      'ansible_python_interpreter': '{{ ansible_playbook_python }}'}}}))
+    play = [{'name': 'per host', 'hosts': 'all', 'gather_facts': False,
+             'module_defaults': {'group/fleetota.cloud.firmware': conn()},
+             'tasks': [{'name': 'check one device', 'fleetota.cloud.firmware_info': {'devices': ['{{ device }}']}}]}]
+    path = tmp_path / 'play.yml'
+    path.write_text(json.dumps(play))
+    proc = subprocess.run(['ansible-playbook', '-i', str(inventory), '-f', '6', str(path)], capture_output=True, text=True,
+                          env=ansible_env(), timeout=300, cwd=str(tmp_path), check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert emulator.count(TOKEN) == 1
+    assert count_matching(emulator, FIRMWARE_RE) == 6

@@ -57,6 +57,11 @@ import uuid
 
 from concurrent.futures import ThreadPoolExecutor
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: runs still share the cache file, without the lock
+    fcntl = None
+
 from ansible_collections.fleetota.cloud.plugins.module_utils._client import PlatformClient
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     ApiError,
@@ -157,6 +162,43 @@ class TokenBucket:
         return wait
 
 
+class _NoLock:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        return False
+
+
+class _FileLock:
+    """flock on a 0600 lock file next to the cache; released on exit (closing the descriptor)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.fd = None
+
+    def __enter__(self):
+        if fcntl is None:
+            return self
+        try:
+            directory = os.path.dirname(self.path) or '.'
+            if not os.path.isdir(directory):
+                os.makedirs(directory, 0o700)
+            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except (IOError, OSError):
+            if self.fd is not None:
+                os.close(self.fd)
+                self.fd = None
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+        return False
+
+
 def default_token_cache_path():
     base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
     return os.path.join(base, 'fleetota', 'tuya-tokens.json')
@@ -182,6 +224,10 @@ class TokenCache:
             return {}
         return data if isinstance(data, dict) else {}
 
+    def locked(self):
+        """An exclusive lock on `<path>.lock` between processes (POSIX flock); a no-op where that is not possible."""
+        return _FileLock(self.path + '.lock')
+
     def load(self):
         entry = self._read_all().get(self.key)
         if not isinstance(entry, dict) or not entry.get('access_token'):
@@ -191,17 +237,9 @@ class TokenCache:
     def store(self, entry):
         self._write(entry)
 
-    def drop(self):
-        self._write(None)
-
     def _write(self, entry):
         data = self._read_all()
-        if entry is None:
-            if self.key not in data:
-                return
-            data.pop(self.key, None)
-        else:
-            data[self.key] = entry
+        data[self.key] = entry
         directory = os.path.dirname(self.path) or '.'
         try:
             if not os.path.isdir(directory):
@@ -416,39 +454,38 @@ class TuyaClient(PlatformClient):
         return token is not None and token.get('expires_at', 0) - self.clock() > REFRESH_MARGIN
 
     def _access_token(self, stale=None):
-        """The current access token; a new one when `stale` (refused by the cloud) is still held."""
+        """The access token to sign with; a new one when `stale` (refused by the cloud) is the one held.
+
+        Threads share one token (under a lock); runs share it through the cache file, locked
+        while a token is fetched, so parallel runs (Ansible forks) fetch one between them.
+        """
         with self._token_lock:
-            if stale is not None and self._token is not None and self._token['access_token'] == stale:
+            held = self._token
+            if self._valid(held) and (stale is None or held['access_token'] != stale):
+                return held['access_token']
+            with self._cache_lock():
+                cached = self._cache.load() if self._cache is not None else None
+                if self._valid(cached) and (stale is None or cached['access_token'] != stale):
+                    self._token = cached    # another run fetched or refreshed it meanwhile
+                    return cached['access_token']
+                token = None
+                current = held or cached
+                if stale is None and current is not None and current.get('refresh_token'):
+                    try:
+                        token = self._token_request(current['refresh_token'])
+                    except ApiError:
+                        token = None  # single use: another run may have refreshed it first; fall back to a new token
                 self._token = None
-                self._cache_drop()
-                self._token = self._token_request()
+                self._token = token or self._token_request()
                 self._cache_store()
                 return self._token['access_token']
-            if self._valid(self._token):
-                return self._token['access_token']
-            if self._token is None and self._cache is not None:
-                cached = self._cache.load()
-                if self._valid(cached):
-                    self._token = cached
-                    return cached['access_token']
-                self._token = cached
-            token = None
-            if self._token is not None and self._token.get('refresh_token'):
-                try:
-                    token = self._token_request(self._token['refresh_token'])
-                except ApiError:
-                    token = None  # single use: another run may have refreshed it first; fall back to a new token
-            self._token = token or self._token_request()
-            self._cache_store()
-            return self._token['access_token']
+
+    def _cache_lock(self):
+        return self._cache.locked() if self._cache is not None else _NoLock()
 
     def _cache_store(self):
         if self._cache is not None and self._token is not None:
             self._cache.store(dict((key, self._token.get(key)) for key in ('access_token', 'refresh_token', 'expires_at', 'uid')))
-
-    def _cache_drop(self):
-        if self._cache is not None:
-            self._cache.drop()
 
     def _raise(self, envelope, what):
         code = _int(envelope.get('code'))
