@@ -451,7 +451,11 @@ class TuyaClient(PlatformClient):
                 'expires_at': self.clock() + expire, 'uid': result.get('uid')}
 
     def _valid(self, token):
-        return token is not None and token.get('expires_at', 0) - self.clock() > REFRESH_MARGIN
+        """True for a token with more than REFRESH_MARGIN seconds left (a malformed cache entry is not valid)."""
+        try:
+            return token is not None and float(token.get('expires_at') or 0) - self.clock() > REFRESH_MARGIN
+        except (TypeError, ValueError, AttributeError):
+            return False
 
     def _access_token(self, stale=None):
         """The access token to sign with; a new one when `stale` (refused by the cloud) is the one held.

@@ -98,3 +98,14 @@ def test_token_bucket_paces_callers_at_the_rate():
     now[0] = 10.0
     assert bucket.acquire() == 0     # idle time refills, but only up to the burst
     assert bucket.acquire() == pytest.approx(0.1)
+
+
+def test_a_malformed_cache_entry_is_not_a_valid_token(tmp_path):
+    # pylint: disable=protected-access
+    from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.tuya import TuyaClient
+    from ansible_collections.fleetota.cloud.plugins.module_utils._transport import Transport
+    client = TuyaClient(Transport('https://openapi.tuyaeu.com'), 'id', 'secret', token_cache=str(tmp_path / 't.json'), clock=lambda: 1000.0)
+    assert client._valid({'access_token': 'a', 'expires_at': 'soon'}) is False
+    assert client._valid({'access_token': 'a', 'expires_at': 1059.0}) is False   # within the refresh margin
+    assert client._valid({'access_token': 'a', 'expires_at': 1061.0}) is True
+    assert TuyaClient(Transport('https://e'), 'id', 'secret', token_cache='off')._cache is None
