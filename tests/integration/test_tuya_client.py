@@ -8,6 +8,7 @@ import stat
 import time
 
 import pytest
+import requests
 
 from ansible.utils.collection_loader import AnsibleCollectionConfig
 
@@ -20,6 +21,7 @@ if AnsibleCollectionConfig.collection_finder is None:
 # pylint: disable=wrong-import-position
 from ansible_collections.fleetota.cloud.plugins.module_utils._client import create_client
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import AuthError
+from ansible_collections.fleetota.cloud.plugins.module_utils._signing import tuya_legacy_sign, tuya_sign, tuya_string_to_sign
 
 from emulator import EmulatorServer  # pylint: disable=import-error
 
@@ -112,3 +114,66 @@ def test_wrong_secret_raises_auth_error_after_one_request(fresh, tmp_path):
         tuya.get_devices(['bf0000100000000000000'])
     assert info.value.code == 1004 and 'wrong' not in str(info.value)
     assert fresh.state.stats.snapshot()['total'] == 1
+
+
+def raw(server, path, t_offset=0.0, token='', secret=SECRET, query=None, method='GET', body=b''):
+    """One request signed by hand (the collection's pure signing functions), to probe the emulator's checks."""
+    t = str(int((time.time() + t_offset) * 1000))
+    sign = tuya_sign(secret, CLIENT_ID, t, tuya_string_to_sign(method, path, query, body), access_token=token)
+    headers = {'client_id': CLIENT_ID, 't': t, 'sign': sign, 'sign_method': 'HMAC-SHA256'}
+    if token:
+        headers['access_token'] = token
+    return requests.request(method, server.url + path, params=query, data=body, headers=headers, timeout=10).json()
+
+
+def test_emulator_refuses_bad_sign_stale_or_future_time_and_unknown_tokens(fresh):
+    token = raw(fresh, '/v1.0/token', query={'grant_type': '1'})['result']['access_token']
+    device_id = fresh.state.fleet.list_devices('tuya')[0].id
+    path = '/v2.0/cloud/thing/%s/firmware' % device_id
+    assert raw(fresh, path, token=token)['success'] is True
+    assert raw(fresh, path, token=token, secret='other')['code'] == 1004
+    assert raw(fresh, path, token=token, t_offset=-400)['code'] == 1013
+    assert raw(fresh, path, token=token, t_offset=400)['code'] == 1013
+    assert raw(fresh, path, token='0' * 32)['code'] == 1010
+    assert raw(fresh, path)['code'] == 1002
+    assert raw(fresh, '/v1.0/token', query={'grant_type': '2'})['code'] == 1003
+    assert requests.get(fresh.url + path, timeout=10).json()['code'] == 1105
+    # a body is part of the signature: the same sign over other bytes is refused
+    post = '/v2.0/cloud/thing/%s/firmware/0' % device_id
+    assert raw(fresh, post, token=token, method='POST', body=b'{}')['code'] == 1109     # signed right, but the call takes no body
+    t = str(int(time.time() * 1000))
+    sign = tuya_sign(SECRET, CLIENT_ID, t, tuya_string_to_sign('POST', post, None, b''), access_token=token)
+    answer = requests.post(fresh.url + post, data=b'{"x":1}', headers={'client_id': CLIENT_ID, 't': t, 'sign': sign, 'sign_method': 'HMAC-SHA256',
+                                                                       'access_token': token}, timeout=10).json()
+    assert answer['code'] == 1004
+
+
+def test_emulator_token_expires_after_its_lifetime():
+    clock = [time.time()]
+    with EmulatorServer(devices=5, tuya_token_ttl=100, tuya_client_id=CLIENT_ID, tuya_secret=SECRET, quiet=True, clock=lambda: clock[0]) as emu:
+        offset = clock[0] - time.time()
+        result = raw(emu, '/v1.0/token', t_offset=offset, query={'grant_type': '1'})['result']
+        assert result['expire_time'] == 100
+        path = '/v2.0/cloud/thing/%s/firmware' % emu.state.fleet.list_devices('tuya')[0].id
+        assert raw(emu, path, t_offset=offset, token=result['access_token'])['success'] is True
+        clock[0] += 101
+        assert raw(emu, path, t_offset=offset + 101, token=result['access_token'])['code'] == 1010
+
+
+def test_emulator_rate_limit_answers_its_code():
+    with EmulatorServer(devices=3, tuya_rate_limit=2, tuya_rate_limit_code=1199, tuya_client_id=CLIENT_ID, tuya_secret=SECRET, quiet=True) as emu:
+        token = raw(emu, '/v1.0/token', query={'grant_type': '1'})['result']['access_token']
+        path = '/v2.0/cloud/thing/%s/firmware' % emu.state.fleet.list_devices('tuya')[0].id
+        codes = [raw(emu, path, token=token).get('code') for _index in range(5)]
+        assert codes[:2] == [None, None] and 1199 in codes[2:]
+
+
+def test_emulator_accepts_the_legacy_sign_only_when_asked(fresh):
+    def legacy_token(emu):
+        t = str(int(time.time() * 1000))
+        headers = {'client_id': CLIENT_ID, 't': t, 'sign': tuya_legacy_sign(SECRET, CLIENT_ID, t), 'sign_method': 'HMAC-SHA256'}
+        return requests.get(emu.url + '/v1.0/token', params={'grant_type': '1'}, headers=headers, timeout=10).json()
+
+    assert legacy_token(fresh)['code'] == 1004
+    with EmulatorServer(devices=1, tuya_legacy_sign='true', tuya_client_id=CLIENT_ID, tuya_secret=SECRET, quiet=True) as emu:
+        assert legacy_token(emu)['success'] is True
