@@ -95,6 +95,14 @@ class PlatformClient:
         """True when the vendor says the device's last upgrade failed, False when it says it did not, None when it does not say."""
         return None
 
+    def upgrade_blocker(self, firmware, device):
+        """Why the vendor would refuse to install `firmware` on `device` now (a text), or None.
+
+        Asked at plan time for every device that would be upgraded, so that check mode and
+        the real run agree; such a device is reported failed and nothing is sent for it.
+        """
+        return None
+
     def start_upgrade(self, firmware, devices):
         """Ask the vendor to install `firmware` on `devices`; dict id -> StartResult.
 

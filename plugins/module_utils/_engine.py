@@ -164,7 +164,12 @@ class UpgradeRun:
             if firmware is None:
                 items.append(plan.plan_incompatible(device, reason))
             else:
-                items.append(plan.plan_device(device, firmware, self.allow_downgrade, self.force))
+                item = plan.plan_device(device, firmware, self.allow_downgrade, self.force)
+                blocker = self.client.upgrade_blocker(firmware, device) if item.status == plan.WOULD_UPGRADE else None
+                if blocker:
+                    # Known before any write: check mode reports it, and the run sends nothing for it.
+                    item.status, item.msg = plan.FAILED, blocker
+                items.append(item)
         self.items = items
         return unknown
 

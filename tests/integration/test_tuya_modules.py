@@ -160,10 +160,11 @@ def test_version_offered_to_one_device_only_is_incompatible_for_the_other(emulat
 
 def test_force_cannot_reinstall_and_says_why(emulator, playbook, conn):
     device_id = online(emulator, 1, outdated=False)[0]
-    run = playbook([task('fleetota.cloud.firmware_upgrade', devices=[device_id], version='latest', force=True)], connection=conn())
-    out = run.data['out']
-    assert out['failed'] is True
-    assert 'cannot re-install the running version' in out['devices'][0]['msg']
+    forced = task('fleetota.cloud.firmware_upgrade', devices=[device_id], version='latest', force=True)
+    for check in (True, False):
+        out = playbook([forced], connection=conn(), check=check).data['out']
+        assert out['failed'] is True and out['devices'][0]['status'] == 'failed'
+        assert 'cannot re-install the running version' in out['devices'][0]['msg']
     assert emulator.writes() == {}
 
 
@@ -171,6 +172,10 @@ def test_device_that_cannot_upgrade_reports_the_remind_text(emulator, playbook, 
     found = scenarios(emulator)
     blocked = found['blocked_devices'][0]
     ids = [blocked] + online(emulator, 1)
+    check = playbook([task('fleetota.cloud.firmware_upgrade', devices=ids, version='latest')], connection=conn(), check=True)
+    planned = by_id(check.data['out']['devices'])
+    assert planned[blocked]['status'] == 'failed' and found['blocked_remind'] in planned[blocked]['msg']   # check mode says it too
+    assert planned[ids[1]]['status'] == 'would_upgrade'
     run = playbook([task('fleetota.cloud.firmware_upgrade', devices=ids, version='latest', poll_interval=0.5, wait_timeout=60)],
                    connection=conn())
     out = run.data['out']

@@ -31,7 +31,8 @@ How Tuya firmware maps onto the vendor-neutral model:
   version, so it has no effect; force cannot re-install the running version: the device is
   reported failed with that reason, and no request is sent.
 * can_upgrade=false (the device's data-point conditions are not met) with its `remind`
-  text is reported as that device's failure reason; no start is sent for it.
+  text is reported, at plan time (check mode says so too), as that device's failure
+  reason; no start is sent for it (upgrade_blocker).
 
 Quotas: Tuya limits requests per cloud project and per API (requests/second). The rows for
 the firmware and device APIs are not published; vendors/tuya.md A.9 assumes 10/s for reads
@@ -604,14 +605,19 @@ class TuyaClient(PlatformClient):
     def start_upgrade(self, firmware, devices):
         return dict(self._map(lambda device: (device.id, self._start_one(firmware, device)), devices))
 
+    def upgrade_blocker(self, firmware, device):
+        if firmware.extra.get('installed'):
+            return ('Tuya only installs the version it offers; it cannot re-install the running version %s (force has no effect on Tuya)'
+                    % firmware.version)
+        if not firmware.extra.get('can_upgrade', True):
+            return 'Tuya says the device cannot be upgraded now: %s' % (firmware.extra.get('remind') or 'can_upgrade is false, no reason given')
+        return None
+
     def _start_one(self, firmware, device):
         channel = firmware.extra['channel']
-        if firmware.extra.get('installed'):
-            return StartResult(StartResult.FAILED, 'Tuya only installs the version it offers; it cannot re-install the running version %s '
-                                                   '(force has no effect on Tuya)' % firmware.version)
-        if not firmware.extra.get('can_upgrade', True):
-            return StartResult(StartResult.FAILED, 'Tuya says the device cannot be upgraded now: %s'
-                               % (firmware.extra.get('remind') or 'can_upgrade is false, no reason given'))
+        blocker = self.upgrade_blocker(firmware, device)   # the plan already reported these; never send them
+        if blocker:
+            return StartResult(StartResult.FAILED, blocker)
         what = 'Tuya upgrade start of device %s channel %s to %s' % (device.id, channel, firmware.version)
         try:
             self._call('start', 'POST', PATH_START % (device.id, channel), what=what, safe_to_retry=False)
