@@ -197,7 +197,7 @@ summary:
   sample: {succeeded: 3, already_current: 5, started: 0, in_progress: 0, would_upgrade: 0, skipped: 1, failed: 0, timed_out: 0}
 jobs:
   description:
-    - The vendor's job or task ids of the upgrades started, for platforms that have them (empty for Magewell).
+    - The vendor's job or task ids of the upgrades started, for platforms that have them (empty for Magewell and Tuya, which have none).
     - EnOS, the OTA job ids created or waited on.
     - IoT Core, the C(JobId) of every C(CreateOTAStaticUpgradeJob) of this run, and of the unfinished jobs it waited on instead of creating a new one.
   returned: always, when the input was valid
