@@ -154,7 +154,7 @@ def test_version_offered_to_one_device_only_is_incompatible_for_the_other(emulat
     devices = by_id(run.data['out']['devices'])
     assert devices[outdated]['status'] == 'succeeded'
     assert devices[other]['action'] == 'incompatible' and devices[other]['status'] == 'skipped'
-    assert 'version %s is not in the catalog' % version in devices[other]['msg']
+    assert 'Tuya does not offer %s to device %s' % (version, other) in devices[other]['msg']
     assert device(emulator, other)['upgrade_count'] == 0
 
 

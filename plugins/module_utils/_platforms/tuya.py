@@ -600,6 +600,15 @@ class TuyaClient(PlatformClient):
     def firmware_fits(self, firmware, device):
         return firmware.extra.get('device_id') == device.id and firmware.extra.get('channel') == device.extra.get('channel')
 
+    def firmware_misfit(self, firmware, device):
+        channel = device.extra.get('channel')
+        if firmware.extra.get('device_id') == device.id:
+            return 'firmware %s is for channel %s of device %s; only its main channel %s is upgraded' % (
+                firmware.id, firmware.extra.get('channel'), device.id, channel)
+        item = (device.extra.get('channels') or {}).get(str(channel)) or {}
+        return 'Tuya does not offer %s to device %s: it runs %s on channel %s and is offered %s' % (
+            firmware.version, device.id, item.get('current_version') or 'an unknown version', channel, _offers(item) or 'no other version')
+
     # -- upgrade -------------------------------------------------------------------------
 
     def start_upgrade(self, firmware, devices):

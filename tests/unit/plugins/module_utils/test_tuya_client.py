@@ -109,3 +109,19 @@ def test_a_malformed_cache_entry_is_not_a_valid_token(tmp_path):
     assert client._valid({'access_token': 'a', 'expires_at': 1059.0}) is False   # within the refresh margin
     assert client._valid({'access_token': 'a', 'expires_at': 1061.0}) is True
     assert TuyaClient(Transport('https://e'), 'id', 'secret', token_cache='off')._cache is None
+
+
+def test_misfit_reason_names_the_device_and_what_it_is_offered():
+    # pylint: disable=import-outside-toplevel
+    from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.tuya import TuyaClient
+    from ansible_collections.fleetota.cloud.plugins.module_utils._transport import Transport
+    client = TuyaClient(Transport('https://e'), 'id', 'secret', token_cache='off')
+    mine = firmware_channels([{'type': 0, 'current_version': '1.0.4', 'version': '1.2.0', 'upgrade_status': 1},
+                              {'type': 9, 'current_version': '3.1.0', 'upgrade_status': 0}])
+    device = normalize_device({'id': 'bf1', 'product_id': 'p1'}, mine)
+    others = dict((fw.id, fw) for fw in channel_firmwares('bf2', 'p2', firmware_channels([{'type': 0, 'current_version': '2.3.5'}])))
+    assert client.firmware_misfit(others['bf2:0:2.3.5'], device) == \
+        'Tuya does not offer 2.3.5 to device bf1: it runs 1.0.4 on channel 0 and is offered 1.2.0'
+    mcu = dict((fw.id, fw) for fw in channel_firmwares('bf1', 'p1', mine))['bf1:9:3.1.0']
+    assert not client.firmware_fits(mcu, device)
+    assert 'only its main channel 0 is upgraded' in client.firmware_misfit(mcu, device)
