@@ -8,7 +8,8 @@ name: devices
 short_description: Devices of a vendor firmware cloud as Ansible hosts
 version_added: 1.0.0
 description:
-  - One host per device of a vendor cloud (Magewell Control Cloud, EnOS Connection Service, Tuya Cloud OpenAPI, Tuya IoT Core), named by its id or its name, with the device's
+  - One host per device of a vendor cloud (Magewell Control Cloud, EnOS Connection Service, Tuya Cloud OpenAPI, Tuya IoT Core), named by its id
+    or its name, with the device's
     product, hardware and firmware version as host variables, and a group per platform.
   - Uses a configuration file ending in C(fleetota.yml) or C(fleetota.yaml).
   - Supports C(compose), C(groups) and C(keyed_groups), and inventory caching (a cached run makes no API call).
@@ -28,7 +29,8 @@ options:
     choices: [fleetota.cloud.devices]
   hostname:
     description:
-      - What to name each host. V(id) is the device id (Magewell serial number, EnOS device key, Tuya device id, IoT Core C(DeviceName)), unique by construction.
+      - What to name each host. V(id) is the device id (Magewell serial number, EnOS device key, Tuya device id, IoT Core C(DeviceName)),
+        unique by construction.
       - V(name) is the device name; devices without a name, or whose name another device already took, keep their id.
     type: str
     default: id

@@ -36,7 +36,8 @@ attributes:
 options:
   devices:
     description:
-      - Device ids to upgrade (Magewell serial numbers, EnOS device keys, Tuya device ids, IoT Core C(DeviceName)). May be long (thousands); duplicates are ignored.
+      - Device ids to upgrade (Magewell serial numbers, EnOS device keys, Tuya device ids, IoT Core C(DeviceName)). May be long (thousands);
+        duplicates are ignored.
       - With O(platform=tuya) the main firmware channel of each device is upgraded (channel 0, else the lowest reported),
         one start request per device; Tuya only installs the version it offers for a device, so an older version is
         not in that device's catalog (O(allow_downgrade) cannot change that), and O(force) cannot re-install the running version.
