@@ -264,6 +264,8 @@ def test_one_device_failing_while_the_rest_succeed(emulator, playbook, conn):
     devices = by_id(out['devices'])
     assert devices[ids[0]]['status'] == 'succeeded' and devices[ids[2]]['status'] == 'succeeded'
     assert devices[ids[1]]['status'] == 'failed' and 'upgrade_status 4' in devices[ids[1]]['msg']
+    info = playbook([task('fleetota.cloud.firmware_info', devices=ids)], connection=conn()).data['out']
+    assert [d['last_upgrade_failed'] for d in info['devices']] == [False, True, False]
 
 
 def test_hanging_upgrade_times_out(emulator, playbook, conn):

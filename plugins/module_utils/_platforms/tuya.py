@@ -600,6 +600,13 @@ class TuyaClient(PlatformClient):
     def firmware_fits(self, firmware, device):
         return firmware.extra.get('device_id') == device.id and firmware.extra.get('channel') == device.extra.get('channel')
 
+    def last_upgrade_failed(self, device):
+        # upgrade_status of the main channel: 4 failed, 7 timed out; any other documented value means it did not fail.
+        status = ((device.extra.get('channels') or {}).get(str(device.extra.get('channel'))) or {}).get('upgrade_status')
+        if status is None:
+            return None
+        return status in (STATUS_FAILED, STATUS_TIMEOUT)
+
     def firmware_misfit(self, firmware, device):
         channel = device.extra.get('channel')
         if firmware.extra.get('device_id') == device.id:
