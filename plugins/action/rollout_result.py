@@ -19,15 +19,20 @@ FIELDS = ('id', 'previous_version', 'target_version', 'current_version', 'action
 class ActionModule(ActionBase):
     _supports_check_mode = True
     _requires_connection = False
-    _VALID_ARGS = frozenset(('outcome', 'device_id_var'))
+    _VALID_ARGS = frozenset(('outcome', 'device_id', 'device_id_var'))
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         dummy, args = self.validate_argument_spec(argument_spec={
             'outcome': {'type': 'dict'},
+            'device_id': {'type': 'str'},
             'device_id_var': {'type': 'str', 'default': 'fleetota_device_id'},
         })
         outcome = args['outcome']
+        if not outcome and args['device_id']:
+            result.update(failed=True, status=None, msg='no outcome for device %s: the rollout stopped before it got this far; '
+                          'see the task that failed before this one' % args['device_id'])
+            return result
         if not outcome:
             result.update(failed=True, status=None, msg='this host has no device id: set the host variable %s, or name the variable that holds '
                           'it with firmware_rollout_device_id_var' % args['device_id_var'])

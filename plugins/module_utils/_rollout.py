@@ -185,6 +185,12 @@ def finish(outcomes, stopped, check_mode=False):
     return finished
 
 
+def by_host(outcomes, ids):
+    """[{host, outcome}] for every host (outcome None when the host has no device id), built in one pass:
+    a template that looks the big outcomes up once per host costs time proportional to hosts x devices."""
+    return [{'host': host, 'outcome': outcomes.get(device_id) if device_id else None} for host, device_id in ids.items()]
+
+
 def summary(outcomes, budget, stopped, waves_total):
     """Counts per status, per wave, and the verdict of the run."""
     by_status, by_wave = {}, {}

@@ -31,8 +31,13 @@ options:
   outcome:
     description:
       - The device's outcome, one entry of the role's outcomes (as the role's filters build it).
-      - When missing, the host had no device id, which fails the host with a message naming O(device_id_var).
+      - When missing, the host fails. The message names O(device_id_var) when the host has no device id, or says that the
+        rollout stopped before it had an outcome for this device.
     type: dict
+  device_id:
+    description:
+      - The host's device id, for the error message when O(outcome) is missing because the rollout stopped early.
+    type: str
   device_id_var:
     description:
       - The host variable that should hold the device id, for the error message.

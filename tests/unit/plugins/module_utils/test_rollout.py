@@ -112,3 +112,11 @@ def test_summary_counts_per_status_and_wave():
     assert summary['by_status'] == {'already_current': 1, 'failed': 2, 'not_started': 1, 'skipped': 1, 'succeeded': 1}
     assert summary['by_wave'] == {'wave 1': {'succeeded': 1}, 'wave 2': {'failed': 1, 'not_started': 1}}
     assert summary['failures'] == 1 and summary['stopped'] == 'stop'
+
+
+def test_by_host_pairs_every_host_once_and_tolerates_hosts_without_ids():
+    outcomes = rollout.plan(check_result(), [], 0)['outcomes']
+    pairs = rollout.by_host(outcomes, {'host-a': 'a', 'host-b': 'b', 'no-id': '', 'gone': 'zz'})
+    assert [pair['host'] for pair in pairs] == ['host-a', 'host-b', 'no-id', 'gone']
+    assert pairs[0]['outcome']['id'] == 'a' and pairs[1]['outcome']['status'] == 'already_current'
+    assert pairs[2]['outcome'] is None and pairs[3]['outcome'] is None
