@@ -160,8 +160,13 @@ def record(outcomes, upgraded, verified, wave):
 
 
 def failures(outcomes):
-    """Devices whose upgrade failed or timed out (devices not found do not count against the budget)."""
-    return sorted(device_id for device_id, entry in outcomes.items() if entry.get('status') in FAILED and entry.get('action') == 'upgrade')
+    """Devices whose upgrade failed or timed out in a wave.
+
+    Devices refused before any wave (not found, or the vendor says it cannot upgrade them now, e.g.
+    a low battery) fail their hosts but do not count: the budget is there to catch a bad firmware.
+    """
+    return sorted(device_id for device_id, entry in outcomes.items()
+                  if entry.get('status') in FAILED and entry.get('action') == 'upgrade' and entry.get('wave') is not None)
 
 
 def stop_reason(outcomes, budget, wave, waves_total):

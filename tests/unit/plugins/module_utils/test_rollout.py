@@ -84,8 +84,9 @@ def test_record_marks_unverified_success_as_failure_and_keeps_previous_version()
 
 
 def test_budget_counts_upgrade_failures_only_and_stops_before_the_next_wave():
-    outcomes = rollout.plan(check_result(), [1, 1, 1], 0)['outcomes']
-    assert rollout.stop_reason(outcomes, 0, 1, 3) == ''  # 'f' (not found) does not count
+    refused = dict(device('g', 'failed'), msg='the vendor refuses: battery low')  # refused at plan time, in no wave
+    outcomes = rollout.plan(check_result() + [refused], [1, 1, 1], 0)['outcomes']
+    assert rollout.stop_reason(outcomes, 0, 1, 3) == ''  # neither 'f' (not found) nor 'g' (refused) counts
     outcomes = rollout.record(outcomes, [device('c', 'timed_out')], [], 1)
     reason = rollout.stop_reason(outcomes, 0, 1, 3)
     assert 'failure budget (0) was exceeded after wave 1' in reason and '(c)' in reason
