@@ -99,7 +99,7 @@ def by_endpoint(requests):
     """Counts per endpoint, device ids in paths folded into {id} (Tuya has one path per device)."""
     folded = {}
     for key, count in requests.items():
-        method, _, path = key.partition(' ')
+        method, path = key.split(' ', 1)
         path = '/'.join('{id}' if len(part) >= 12 and any(c.isdigit() for c in part) else part for part in path.split('/'))
         folded['%s %s' % (method, path)] = folded.get('%s %s' % (method, path), 0) + count
     return folded
