@@ -217,5 +217,16 @@ def run_inventory(path, env=None, args=('--list',), cwd=None):
     return proc
 
 
+def plain(value):
+    """ansible-inventory marks strings that came from the cloud as unsafe (never templated): unwrap them."""
+    if isinstance(value, dict):
+        if set(value) == {'__ansible_unsafe'}:
+            return value['__ansible_unsafe']
+        return dict((key, plain(item)) for key, item in value.items())
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    return value
+
+
 def dedent(text):
     return textwrap.dedent(text).lstrip()

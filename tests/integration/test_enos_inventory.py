@@ -4,20 +4,9 @@
 
 import json
 
-from conftest import ENOS_APP_KEY, ENOS_ORG, ENOS_SECRET, inventory_file, run_inventory  # pylint: disable=import-error
+from conftest import ENOS_APP_KEY, ENOS_ORG, ENOS_SECRET, inventory_file, plain, run_inventory  # pylint: disable=import-error
 
 DEVICE_SEARCH = 'POST /connect-service/v2.1/devices'
-
-
-def plain(value):
-    """ansible-inventory marks strings that came from the cloud as unsafe (never templated): unwrap them."""
-    if isinstance(value, dict):
-        if set(value) == {'__ansible_unsafe'}:
-            return value['__ansible_unsafe']
-        return dict((key, plain(item)) for key, item in value.items())
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 def inventory(emulator, tmp_path, raw=False, **options):

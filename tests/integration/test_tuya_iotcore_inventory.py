@@ -4,21 +4,10 @@
 
 import json
 
-from conftest import IOTCORE_SECRET, inventory_file, run_inventory  # pylint: disable=import-error
+from conftest import IOTCORE_SECRET, inventory_file, plain, run_inventory  # pylint: disable=import-error
 
 P = 'tuya_iotcore'
 AK = 'fleetota-iotcore-ak'
-
-
-def plain(value):
-    """ansible-inventory marks strings that came from the cloud as unsafe (never templated): unwrap them."""
-    if isinstance(value, dict):
-        if set(value) == {'__ansible_unsafe'}:
-            return value['__ansible_unsafe']
-        return dict((key, plain(item)) for key, item in value.items())
-    if isinstance(value, list):
-        return [plain(item) for item in value]
-    return value
 
 
 def inventory(emulator, tmp_path, raw=False, **options):
