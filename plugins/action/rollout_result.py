@@ -5,33 +5,47 @@
 
 """Report one device's rollout outcome on its own host: ok, changed or failed in the recap.
 
-It runs on the controller only (no module is sent anywhere), so the role's one per-host
-task costs as little as a set_fact. Registered, the result is the host's outcome.
+It runs on the controller only (no module is sent anywhere). The role runs it once per host, so
+its cost is what matters at fleet scale: with O(outcomes_var) it takes the host's entry straight
+from the host's variables, without templating the whole fleet's outcomes for every host.
 """
 
+from collections.abc import Mapping
+
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._rollout import CHANGED, HOST_FAILED
 
 FIELDS = ('id', 'previous_version', 'target_version', 'current_version', 'action', 'status', 'msg', 'wave')
+MISSING = object()
 
 
 class ActionModule(ActionBase):
     _supports_check_mode = True
     _requires_connection = False
-    _VALID_ARGS = frozenset(('outcome', 'device_id', 'device_id_var'))
+    _VALID_ARGS = frozenset(('outcome', 'outcomes_var', 'device_id', 'device_id_var'))
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         dummy, args = self.validate_argument_spec(argument_spec={
             'outcome': {'type': 'dict'},
+            'outcomes_var': {'type': 'str'},
             'device_id': {'type': 'str'},
             'device_id_var': {'type': 'str', 'default': 'fleetota_device_id'},
-        })
+        }, mutually_exclusive=[('outcome', 'outcomes_var')])
         outcome = args['outcome']
-        if not outcome and args['device_id']:
+        device_id = args['device_id']
+        if args['outcomes_var']:
+            outcome = self._outcome_from_var(args['outcomes_var'], task_vars or {})
+            if outcome is MISSING:
+                result.update(failed=True, status=None, msg='no outcome for this host in %s: the rollout stopped before it got this far, '
+                              'or the host was not in the play when it planned; see the task that failed before this one' % args['outcomes_var'])
+                return result
+            device_id = device_id or (outcome or {}).get('id')
+        if not outcome and device_id:
             result.update(failed=True, status=None, msg='no outcome for device %s: the rollout stopped before it got this far; '
-                          'see the task that failed before this one' % args['device_id'])
+                          'see the task that failed before this one' % device_id)
             return result
         if not outcome:
             result.update(failed=True, status=None, msg='this host has no device id: set the host variable %s, or name the variable that holds '
@@ -44,3 +58,23 @@ class ActionModule(ActionBase):
         result['failed'] = status in HOST_FAILED
         result['msg'] = outcome.get('msg') or status
         return result
+
+    def _outcome_from_var(self, name, task_vars):
+        """This host's entry of the mapping in variable C(name): MISSING when the variable or the entry is absent,
+        None when the host has no device id. Only the entry is templated, never the whole mapping."""
+        outcomes = task_vars.get(name, MISSING)
+        if outcomes is MISSING:
+            return MISSING
+        if not isinstance(outcomes, Mapping):
+            outcomes = self._templar.template(outcomes)
+        if not isinstance(outcomes, Mapping):
+            raise AnsibleActionFail('outcomes_var: the variable %s must map host names to outcomes, but it holds a %s'
+                                    % (name, type(outcomes).__name__))
+        outcome = outcomes.get(task_vars.get('inventory_hostname'), MISSING)
+        if outcome is None or outcome is MISSING:
+            return outcome
+        outcome = self._templar.template(outcome)
+        if not isinstance(outcome, Mapping):
+            raise AnsibleActionFail('outcomes_var: the entry of %s for this host must be an outcome (a dict), but it is a %s'
+                                    % (name, type(outcome).__name__))
+        return outcome

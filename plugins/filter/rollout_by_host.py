@@ -8,10 +8,10 @@ name: rollout_by_host
 version_added: 1.0.0
 author:
   - fleetota.cloud developers (@fleetota)
-short_description: Pair every host with its device's rollout outcome
+short_description: Map every host to its device's rollout outcome
 description:
-  - Returns one C({host, outcome}) per host, in one pass, so that a loop over hosts does not look the whole outcomes
-    up again for every host. C(outcome) is null for a host without a device id.
+  - Returns host name to outcome, built in one pass, so that no per-host template looks the whole outcomes up again
+    for every host. The outcome is null for a host without a device id, or whose device has no outcome.
   - Used by the P(fleetota.cloud.firmware_rollout#role) role.
 options:
   _input:
@@ -25,18 +25,20 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Hand each host its outcome
-  ansible.builtin.add_host:
-    name: "{{ item.host }}"
-    firmware_rollout_result: "{{ item.outcome }}"
-  loop: "{{ outcomes | fleetota.cloud.rollout_by_host(ids) }}"
+- name: Keep each host's outcome where its per-host report finds it by name
+  ansible.builtin.set_fact:
+    rollout_outcomes_by_host: "{{ outcomes | fleetota.cloud.rollout_by_host(ids) }}"
+  run_once: true
+
+- name: Report each host's outcome
+  fleetota.cloud.rollout_result:
+    outcomes_var: rollout_outcomes_by_host
 '''
 
 RETURN = r'''
 _value:
-  description: A list of C({host, outcome}).
-  type: list
-  elements: dict
+  description: Host name to outcome (null for a host without one).
+  type: dict
 '''
 
 from ansible_collections.fleetota.cloud.plugins.module_utils import _rollout

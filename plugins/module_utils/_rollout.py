@@ -191,9 +191,9 @@ def finish(outcomes, stopped, check_mode=False):
 
 
 def by_host(outcomes, ids):
-    """[{host, outcome}] for every host (outcome None when the host has no device id), built in one pass:
-    a template that looks the big outcomes up once per host costs time proportional to hosts x devices."""
-    return [{'host': host, 'outcome': outcomes.get(device_id) if device_id else None} for host, device_id in ids.items()]
+    """Host name to its device's outcome (None when the host has no device id or its device has no outcome),
+    built in one pass: looking the outcomes up once per host in a template costs hosts x devices."""
+    return dict((host, outcomes.get(device_id) if device_id else None) for host, device_id in ids.items())
 
 
 def summary(outcomes, budget, stopped, waves_total):

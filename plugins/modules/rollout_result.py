@@ -33,7 +33,18 @@ options:
       - The device's outcome, one entry of the role's outcomes (as the role's filters build it).
       - When missing, the host fails. The message names O(device_id_var) when the host has no device id, or says that the
         rollout stopped before it had an outcome for this device.
+      - Mutually exclusive with O(outcomes_var).
     type: dict
+  outcomes_var:
+    description:
+      - The name of a variable that maps host names to outcomes (as the P(fleetota.cloud.firmware_rollout#role) role's
+        filter M(fleetota.cloud.rollout_by_host#filter) builds it); this host's entry is its outcome.
+      - The variable is read by name and only this host's entry is templated. Passing the whole mapping as
+        O(outcome) through a template would template every host's outcome for every host, a cost that grows with the
+        square of the fleet.
+      - A null entry means the host has no device id; a missing entry (or variable) means the rollout never got to this
+        host. Either fails the host with a message that says so.
+    type: str
   device_id:
     description:
       - The host's device id, for the error message when O(outcome) is missing because the rollout stopped early.
@@ -46,10 +57,19 @@ options:
 '''
 
 EXAMPLES = r'''
+- name: Map every host to its outcome, once for the play (run_once shares one object with every host)
+  ansible.builtin.set_fact:
+    rollout_outcomes_by_host: "{{ outcomes | fleetota.cloud.rollout_by_host(device_ids_by_host) }}"
+  run_once: true
+
 - name: Report each device host's outcome (as the role does)
   fleetota.cloud.rollout_result:
-    outcome: "{{ outcomes[fleetota_device_id] | default(omit) }}"
+    outcomes_var: rollout_outcomes_by_host
   register: firmware_rollout_result
+
+- name: Report one outcome given directly
+  fleetota.cloud.rollout_result:
+    outcome: "{{ my_outcome }}"
 '''
 
 RETURN = r'''

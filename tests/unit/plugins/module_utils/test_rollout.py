@@ -115,9 +115,9 @@ def test_summary_counts_per_status_and_wave():
     assert summary['failures'] == 1 and summary['stopped'] == 'stop'
 
 
-def test_by_host_pairs_every_host_once_and_tolerates_hosts_without_ids():
+def test_by_host_maps_every_host_once_and_tolerates_hosts_without_ids():
     outcomes = rollout.plan(check_result(), [], 0)['outcomes']
-    pairs = rollout.by_host(outcomes, {'host-a': 'a', 'host-b': 'b', 'no-id': '', 'gone': 'zz'})
-    assert [pair['host'] for pair in pairs] == ['host-a', 'host-b', 'no-id', 'gone']
-    assert pairs[0]['outcome']['id'] == 'a' and pairs[1]['outcome']['status'] == 'already_current'
-    assert pairs[2]['outcome'] is None and pairs[3]['outcome'] is None
+    mapped = rollout.by_host(outcomes, {'host-a': 'a', 'host-b': 'b', 'no-id': '', 'gone': 'zz'})
+    assert list(mapped) == ['host-a', 'host-b', 'no-id', 'gone']
+    assert mapped['host-a']['id'] == 'a' and mapped['host-b']['status'] == 'already_current'
+    assert mapped['no-id'] is None and mapped['gone'] is None
