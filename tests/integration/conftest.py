@@ -205,6 +205,27 @@ def task(module, register='out', ignore_errors=True, **params):
     return entry
 
 
+def run_bad_input(playbook, table, connection, device_id):
+    """Run every row of a bad-input table, (label, module, connection overrides, params, message), as its own task of one
+    play, and check that each failed with its message. connection(**overrides) gives the connection options (None drops
+    one); '@0' in devices stands for device_id. Returns the run, for the caller to check that nothing was written."""
+    tasks, names = [], []
+    for index, (_label, module, overrides, params, _message) in enumerate(table):
+        args = dict((key, value) for key, value in connection(**overrides).items() if value is not None)
+        args.update(params)
+        if args.get('devices'):
+            args['devices'] = [device_id if item == '@0' else item for item in args['devices']]
+        names.append('bad%d' % index)
+        tasks.append(task('fleetota.cloud.' + module, register=names[-1], **args))
+    run = playbook(tasks, keep=names)
+    assert run.data is not None, run.output
+    for index, (label, _module, _overrides, _params, message) in enumerate(table):
+        result = run.data['bad%d' % index]
+        assert result['failed'] is True, label
+        assert message in result['msg'], '%s: %s' % (label, result['msg'])
+    return run
+
+
 def inventory_file(tmp_path, name='emulator.fleetota.yml', **options):
     path = tmp_path / name
     path.write_text(json.dumps(dict({'plugin': 'fleetota.cloud.devices'}, **options), indent=1))
@@ -215,6 +236,18 @@ def run_inventory(path, env=None, args=('--list',), cwd=None):
     proc = subprocess.run(['ansible-inventory', '-i', str(path)] + list(args), capture_output=True, text=True, env=ansible_env(env),
                           timeout=300, cwd=str(cwd or path.parent), check=False)
     return proc
+
+
+def list_inventory(tmp_path, secret_env, raw=False, **options):
+    """ansible-inventory --list through the plugin configured with options, the secret given only in the environment
+    (secret_env: {variable: secret}). Checks that it succeeded and that the secret shows nowhere in its output; returns the
+    listing, its strings unwrapped from the unsafe markers unless raw."""
+    proc = run_inventory(inventory_file(tmp_path, **options), env=secret_env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for secret in secret_env.values():
+        assert secret not in proc.stdout + proc.stderr
+    data = json.loads(proc.stdout)
+    return data if raw else plain(data)
 
 
 def plain(value):

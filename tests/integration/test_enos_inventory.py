@@ -4,7 +4,7 @@
 
 import json
 
-from conftest import ENOS_APP_KEY, ENOS_ORG, ENOS_SECRET, inventory_file, plain, run_inventory  # pylint: disable=import-error
+from conftest import ENOS_APP_KEY, ENOS_ORG, ENOS_SECRET, inventory_file, list_inventory, run_inventory  # pylint: disable=import-error
 
 DEVICE_SEARCH = 'POST /connect-service/v2.1/devices'
 
@@ -12,12 +12,7 @@ DEVICE_SEARCH = 'POST /connect-service/v2.1/devices'
 def inventory(emulator, tmp_path, raw=False, **options):
     values = dict(platform='enos', endpoint=emulator.url, access_key=ENOS_APP_KEY, org_id=ENOS_ORG)
     values.update(options)
-    path = inventory_file(tmp_path, **values)
-    proc = run_inventory(path, env={'FLEETOTA_SECRET_KEY': ENOS_SECRET})
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert ENOS_SECRET not in proc.stdout + proc.stderr
-    data = json.loads(proc.stdout)
-    return data if raw else plain(data)
+    return list_inventory(tmp_path, {'FLEETOTA_SECRET_KEY': ENOS_SECRET}, raw=raw, **values)
 
 
 def test_every_device_is_a_host_with_its_vars(emulator, tmp_path):

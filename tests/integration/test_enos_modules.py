@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from conftest import ENOS_APP_KEY, ENOS_ORG, ENOS_SECRET, task  # pylint: disable=import-error
+from conftest import ENOS_APP_KEY, ENOS_ORG, ENOS_SECRET, run_bad_input, task  # pylint: disable=import-error
 
 PLATFORM = 'enos'
 WRITE_ACTIONS = ('create', 'start', 'stop', 'delete', 'cancelTask', 'retryTask')
@@ -315,21 +315,7 @@ BAD_INPUT = [
 
 def test_bad_input_gets_a_clear_error_and_no_write(emulator, playbook):
     device_id = online(emulator, 1)[0]
-    tasks, names = [], []
-    for index, (_label, module, connection, params, _message) in enumerate(BAD_INPUT):
-        args = conn(emulator, **connection)
-        args = dict((k, v) for k, v in args.items() if v is not None)
-        args.update(params)
-        if args.get('devices'):
-            args['devices'] = [device_id if d == '@0' else d for d in args['devices']]
-        names.append('bad%d' % index)
-        tasks.append(task('fleetota.cloud.' + module, register=names[-1], **args))
-    run = playbook(tasks, keep=names)
-    assert run.data is not None, run.output
-    for index, (label, _module, _connection, _params, message) in enumerate(BAD_INPUT):
-        result = run.data['bad%d' % index]
-        assert result['failed'] is True, label
-        assert message in result['msg'], '%s: %s' % (label, result['msg'])
+    run = run_bad_input(playbook, BAD_INPUT, lambda **overrides: conn(emulator, **overrides), device_id)
     assert writes(emulator) == {} and jobs(emulator) == []
     assert emulator.device(device_id, PLATFORM)['upgrade_count'] == 0
     assert ENOS_SECRET not in run.output

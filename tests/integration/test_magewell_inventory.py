@@ -2,9 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fleetota.cloud.devices inventory plugin for platform magewell, through ansible-inventory."""
 
-import json
-
-from conftest import PASSWORD, inventory_file, plain, run_inventory  # pylint: disable=import-error
+from conftest import PASSWORD, inventory_file, list_inventory, run_inventory  # pylint: disable=import-error
 
 GET_DEVS = 'GET /sc_cloud/scapi/get-devs'
 
@@ -12,12 +10,7 @@ GET_DEVS = 'GET /sc_cloud/scapi/get-devs'
 def inventory(emulator, tmp_path, raw=False, **options):
     values = dict(platform='magewell', endpoint=emulator.url, username='Admin')
     values.update(options)
-    path = inventory_file(tmp_path, **values)
-    proc = run_inventory(path, env={'FLEETOTA_PASSWORD': PASSWORD})
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert PASSWORD not in proc.stdout + proc.stderr
-    data = json.loads(proc.stdout)
-    return data if raw else plain(data)
+    return list_inventory(tmp_path, {'FLEETOTA_PASSWORD': PASSWORD}, raw=raw, **values)
 
 
 def test_every_device_is_a_host_with_its_vars(emulator, tmp_path):

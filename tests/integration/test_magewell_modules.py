@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from conftest import PASSWORD, task  # pylint: disable=import-error
+from conftest import PASSWORD, run_bad_input, task  # pylint: disable=import-error
 
 UPGRADE_START = 'POST /sc_cloud/upgrade/start'
 LOGIN = 'POST /sc_cloud/login'
@@ -260,21 +260,7 @@ BAD_INPUT = [
 
 def test_bad_input_gets_a_clear_error_and_no_write(emulator, playbook):
     device_id = online(emulator, 1)[0]
-    tasks, names = [], []
-    for index, (_label, module, connection, params, _message) in enumerate(BAD_INPUT):
-        args = emulator.connection(**connection)
-        args = dict((k, v) for k, v in args.items() if v is not None)
-        args.update(params)
-        if args.get('devices'):
-            args['devices'] = [device_id if d == '@0' else d for d in args['devices']]
-        names.append('bad%d' % index)
-        tasks.append(task('fleetota.cloud.' + module, register=names[-1], **args))
-    run = playbook(tasks, keep=names)
-    assert run.data is not None, run.output
-    for index, (label, _module, _connection, _params, message) in enumerate(BAD_INPUT):
-        result = run.data['bad%d' % index]
-        assert result['failed'] is True, label
-        assert message in result['msg'], '%s: %s' % (label, result['msg'])
+    run = run_bad_input(playbook, BAD_INPUT, emulator.connection, device_id)
     assert emulator.count(UPGRADE_START) == 0
     assert emulator.device(device_id)['upgrade_count'] == 0
     assert PASSWORD not in run.output

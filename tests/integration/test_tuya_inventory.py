@@ -2,10 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The fleetota.cloud.devices inventory plugin for platform tuya, through ansible-inventory."""
 
-import json
-
-from conftest import TUYA_ACCESS_ID, TUYA_SECRET, inventory_file, run_inventory  # pylint: disable=import-error
-from test_magewell_inventory import plain  # pylint: disable=import-error
+from conftest import TUYA_ACCESS_ID, TUYA_SECRET, inventory_file, list_inventory, run_inventory  # pylint: disable=import-error
 
 DEVICE_LIST = 'GET /v1.3/iot-03/devices'
 TOKEN = 'GET /v1.0/token'
@@ -14,12 +11,7 @@ TOKEN = 'GET /v1.0/token'
 def inventory(emulator, tmp_path, raw=False, **options):
     values = dict(platform='tuya', endpoint=emulator.url, access_key=TUYA_ACCESS_ID, token_cache=str(tmp_path / 'tokens.json'))
     values.update(options)
-    path = inventory_file(tmp_path, **values)
-    proc = run_inventory(path, env={'FLEETOTA_SECRET_KEY': TUYA_SECRET})
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert TUYA_SECRET not in proc.stdout + proc.stderr
-    data = json.loads(proc.stdout)
-    return data if raw else plain(data)
+    return list_inventory(tmp_path, {'FLEETOTA_SECRET_KEY': TUYA_SECRET}, raw=raw, **values)
 
 
 def test_every_device_is_a_host_with_its_vars(emulator, tmp_path):

@@ -4,7 +4,7 @@
 
 import json
 
-from conftest import IOTCORE_SECRET, inventory_file, plain, run_inventory  # pylint: disable=import-error
+from conftest import IOTCORE_SECRET, inventory_file, list_inventory, run_inventory  # pylint: disable=import-error
 
 P = 'tuya_iotcore'
 AK = 'fleetota-iotcore-ak'
@@ -13,12 +13,7 @@ AK = 'fleetota-iotcore-ak'
 def inventory(emulator, tmp_path, raw=False, **options):
     values = dict(platform=P, endpoint=emulator.url, access_key=AK)
     values.update(options)
-    path = inventory_file(tmp_path, **values)
-    proc = run_inventory(path, env={'FLEETOTA_SECRET_KEY': IOTCORE_SECRET})
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert IOTCORE_SECRET not in proc.stdout + proc.stderr
-    data = json.loads(proc.stdout)
-    return data if raw else plain(data)
+    return list_inventory(tmp_path, {'FLEETOTA_SECRET_KEY': IOTCORE_SECRET}, raw=raw, **values)
 
 
 def test_every_device_is_a_host_with_its_vars(emulator, tmp_path):

@@ -4,7 +4,7 @@
 
 import pytest
 
-from conftest import IOTCORE_SECRET, task  # pylint: disable=import-error
+from conftest import IOTCORE_SECRET, run_bad_input, task  # pylint: disable=import-error
 
 P = 'tuya_iotcore'
 CREATE = 'CreateOTAStaticUpgradeJob'
@@ -313,20 +313,7 @@ BAD_INPUT = [
 
 def test_bad_input_gets_a_clear_error_and_no_write(emulator, playbook):
     device_id = online(emulator, 1)[0]
-    tasks, names = [], []
-    for index, (_label, module, connection, params, _message) in enumerate(BAD_INPUT):
-        args = dict((k, v) for k, v in conn(emulator, **connection).items() if v is not None)
-        args.update(params)
-        if args.get('devices'):
-            args['devices'] = [device_id if d == '@0' else d for d in args['devices']]
-        names.append('bad%d' % index)
-        tasks.append(task('fleetota.cloud.' + module, register=names[-1], **args))
-    run = playbook(tasks, keep=names)
-    assert run.data is not None, run.output
-    for index, (label, _module, _connection, _params, message) in enumerate(BAD_INPUT):
-        result = run.data['bad%d' % index]
-        assert result['failed'] is True, label
-        assert message in result['msg'], '%s: %s' % (label, result['msg'])
+    run = run_bad_input(playbook, BAD_INPUT, lambda **overrides: conn(emulator, **overrides), device_id)
     assert creates(emulator) == 0
     assert device(emulator, device_id)['upgrade_count'] == 0
     assert IOTCORE_SECRET not in run.output
