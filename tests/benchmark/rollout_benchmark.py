@@ -121,6 +121,32 @@ def must(proc, what):
         raise SystemExit('%s failed (exit %d)' % (what, proc.returncode))
 
 
+# The role's per-host tasks: the argument validation ansible-core inserts before a role with meta/argument_specs.yml,
+# and the role's outcome report. Everything else of the role runs once for the whole group.
+PER_HOST_TASKS = ('Validating arguments against arg spec', "Report each device's outcome on its host")
+
+
+def task_times(workdir, name):
+    """The environment that makes a play write its task times, and a reader for them (see callback_plugins/task_times.py)."""
+    path = workdir / ('task-times-%s.json' % name)
+    env = {'ANSIBLE_CALLBACK_PLUGINS': str(REPO / 'tests' / 'benchmark' / 'callback_plugins'), 'ANSIBLE_CALLBACKS_ENABLED': 'task_times',
+           'FLEETOTA_BENCH_TASK_TIMES': str(path)}
+    return env, lambda: json.loads(path.read_text()) if path.exists() else []
+
+
+def breakdown(times):
+    """Seconds in the role's per-host tasks, by task, and in the rest (the batched rollout, run once)."""
+    per_host = {}
+    rest = 0.0
+    for name, seconds in times:
+        kind = next((task for task in PER_HOST_TASKS if task in name), None)
+        if kind:
+            per_host[kind] = round(per_host.get(kind, 0.0) + seconds, 2)
+        else:
+            rest += seconds
+    return {'per_host_tasks': per_host, 'once_for_the_group': round(rest, 2)}
+
+
 def write_yaml_json(path, data):
     path.write_text(json.dumps(data, indent=1))  # JSON is YAML; ansible reads both
     return path
@@ -165,15 +191,18 @@ def benchmark(args, workdir):
         floor_play = write_yaml_json(workdir / 'floor.yml', [{
             'name': 'floor', 'hosts': 'all', 'gather_facts': False,
             'tasks': [{'name': 'one task per host', 'ansible.builtin.set_fact': {'bench_seen': True}}]}])
-        proc, floor = timed(['ansible-playbook', '-i', str(plugin_file), str(floor_play)], env, workdir, 'floor')
+        times_env, floor_times = task_times(workdir, 'floor')
+        proc, floor = timed(['ansible-playbook', '-i', str(plugin_file), str(floor_play)], dict(env, **times_env), workdir, 'floor')
         must(proc, 'the floor play')
         figures['floor_seconds'] = round(floor, 2)
+        figures['floor_task_seconds'] = round(sum(seconds for _name, seconds in floor_times()), 2)
 
         # -- rollout with the role ----------------------------------------------------------
         emulator.reset_stats()
+        times_env, rollout_times = task_times(workdir, 'rollout')
         proc, rollout = timed(['ansible-playbook', '-i', str(plugin_file), 'fleetota.cloud.rollout', '-e',
                                json.dumps({'firmware_rollout_poll_interval': args.poll_interval, 'firmware_rollout_waves': args.waves})],
-                              env, workdir, 'rollout')
+                              dict(env, **times_env), workdir, 'rollout')
         # Exit 2 = some hosts failed: devices the vendor refuses (e.g. Tuya's low battery) fail their hosts.
         if proc.returncode != 2:
             must(proc, 'the rollout')
@@ -183,7 +212,7 @@ def benchmark(args, workdir):
         figures['rollout'] = {'seconds': round(rollout, 2), 'api_calls': stats['total'], 'api_calls_by_endpoint': by_endpoint(stats['requests']),
                               'devices_upgraded': len(upgraded), 'failed_hosts': failed_hosts,
                               'all_outdated_upgraded': set(upgraded) == outdated,
-                              'vs_floor': round(rollout / floor, 2)}
+                              'vs_floor': round(rollout / floor, 2), 'tasks': breakdown(rollout_times())}
         proc, rerun = timed(['ansible-playbook', '-i', str(plugin_file), 'fleetota.cloud.rollout'], env, workdir, 'rerun')
         if proc.returncode != 2:
             must(proc, 'the re-run')
@@ -240,6 +269,10 @@ def show(figures):
         ('floor: one set_fact per host', '%.2f s' % figures['floor_seconds']),
         ('rollout (role, waves, verify)', '%.2f s = %.2fx the floor, %d API calls, %d devices upgraded, %d hosts failed' % (
             roll['seconds'], roll['vs_floor'], roll['api_calls'], roll['devices_upgraded'], roll['failed_hosts'])),
+        ('  of which per-host tasks', '%s (the floor\'s one task: %.2f s)' % (
+            ', '.join('%.2f s %s' % (seconds, 'argument validation' if task.startswith('Validating') else 'outcome report')
+                      for task, seconds in roll['tasks']['per_host_tasks'].items()) or 'none timed', figures['floor_task_seconds'])),
+        ('  and run once for the group', '%.2f s (check, plan, waves, verify)' % roll['tasks']['once_for_the_group']),
         ('rollout re-run', '%.2f s, %d hosts changed' % (roll['rerun_seconds'], roll['rerun_changed_hosts'])),
     ]
     if 'naive' in figures:

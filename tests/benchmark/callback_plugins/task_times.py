@@ -1,0 +1,41 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark aid (not part of the collection): wall time of every task of a play, from its start to the next task's
+start, written as JSON [[task name, seconds], ...] to the file named by FLEETOTA_BENCH_TASK_TIMES at the end."""
+
+import json
+import os
+import time
+
+from ansible.plugins.callback import CallbackBase
+
+
+class CallbackModule(CallbackBase):
+    CALLBACK_VERSION = 2.0
+    CALLBACK_TYPE = 'aggregate'
+    CALLBACK_NAME = 'task_times'
+    CALLBACK_NEEDS_ENABLED = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._times = []
+        self._current = None
+
+    def _mark(self, name):
+        now = time.monotonic()
+        if self._current is not None:
+            self._times.append([self._current[0], round(now - self._current[1], 3)])
+        self._current = (name, now)
+
+    def v2_playbook_on_task_start(self, task, is_conditional):
+        self._mark(task.get_name())
+
+    def v2_playbook_on_handler_task_start(self, task):
+        self._mark(task.get_name())
+
+    def v2_playbook_on_stats(self, stats):
+        self._mark(None)
+        path = os.environ.get('FLEETOTA_BENCH_TASK_TIMES')
+        if path:
+            with open(path, 'w', encoding='utf-8') as out:
+                json.dump(self._times, out)
