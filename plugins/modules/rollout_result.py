@@ -38,7 +38,7 @@ options:
   outcomes_var:
     description:
       - The name of a variable that maps host names to outcomes (as the P(fleetota.cloud.firmware_rollout#role) role's
-        filter M(fleetota.cloud.rollout_by_host#filter) builds it); this host's entry is its outcome.
+        filter P(fleetota.cloud.rollout_by_host#filter) builds it); this host's entry is its outcome.
       - The variable is read by name and only this host's entry is templated. Passing the whole mapping as
         O(outcome) through a template would template every host's outcome for every host, a cost that grows with the
         square of the fleet.
