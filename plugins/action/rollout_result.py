@@ -35,17 +35,15 @@ class ActionModule(ActionBase):
             'device_id_var': {'type': 'str', 'default': 'fleetota_device_id'},
         }, mutually_exclusive=[('outcome', 'outcomes_var')])
         outcome = args['outcome']
-        device_id = args['device_id']
         if args['outcomes_var']:
             outcome = self._outcome_from_var(args['outcomes_var'], task_vars or {})
             if outcome is MISSING:
                 result.update(failed=True, status=None, msg='no outcome for this host in %s: the rollout stopped before it got this far, '
                               'or the host was not in the play when it planned; see the task that failed before this one' % args['outcomes_var'])
                 return result
-            device_id = device_id or (outcome or {}).get('id')
-        if not outcome and device_id:
+        if not outcome and args['device_id']:
             result.update(failed=True, status=None, msg='no outcome for device %s: the rollout stopped before it got this far; '
-                          'see the task that failed before this one' % device_id)
+                          'see the task that failed before this one' % args['device_id'])
             return result
         if not outcome:
             result.update(failed=True, status=None, msg='this host has no device id: set the host variable %s, or name the variable that holds '
