@@ -218,3 +218,17 @@ def test_bad_waves_are_refused_before_any_write(emulator, tmp_path):
     assert run.rc != 0
     assert "firmware_rollout_waves[1] is '150%'" in run.output
     assert emulator.writes() == {}
+
+
+def test_role_variables_are_validated_once_for_the_group(emulator, tmp_path):
+    # The playbook imports the role with rolespec_validate: false; the role's own validation, run
+    # once, still refuses a bad value by name before anything is written.
+    run = run_rollout(emulator, tmp_path, {'firmware_rollout_poll_interval': 'soon'})
+    assert run.rc != 0
+    assert "argument 'firmware_rollout_poll_interval' is of type str and we were unable to convert to float" in run.output
+    assert emulator.writes() == {}
+    assert "Validating arguments against arg spec" not in run.output  # ansible-core's per-host copy is off
+    good = run_rollout(emulator, tmp_path, {'firmware_rollout_waves': ['100%']}, check=True)
+    assert good.rc == 0, good.output
+    validated = good.stdout.split("Validate the role's variables once for the group")[1].split('TASK [')[0]
+    assert validated.count('ok: [') == 1, validated
