@@ -136,16 +136,18 @@ def task_times(workdir, name):
 
 
 def breakdown(times):
-    """Seconds in the role's per-host tasks, by task, and in the rest (the batched rollout, run once)."""
-    per_host = {}
+    """Seconds in the role's per-host tasks, by task, and in the rest (the batched rollout, run once); the
+    controller's memory (MB) when each per-host task started."""
+    per_host, memory = {}, {}
     rest = 0.0
-    for name, seconds in times:
+    for name, seconds, rss in times:
         kind = next((task for task in PER_HOST_TASKS if task in name), None)
         if kind:
             per_host[kind] = round(per_host.get(kind, 0.0) + seconds, 2)
+            memory[kind] = rss
         else:
             rest += seconds
-    return {'per_host_tasks': per_host, 'once_for_the_group': round(rest, 2)}
+    return {'per_host_tasks': per_host, 'once_for_the_group': round(rest, 2), 'controller_mb_at_per_host_tasks': memory}
 
 
 def write_yaml_json(path, data):
@@ -196,7 +198,9 @@ def benchmark(args, workdir):
         proc, floor = timed(['ansible-playbook', '-i', str(plugin_file), str(floor_play)], dict(env, **times_env), workdir, 'floor')
         must(proc, 'the floor play')
         figures['floor_seconds'] = round(floor, 2)
-        figures['floor_task_seconds'] = round(sum(seconds for _name, seconds in floor_times()), 2)
+        floor_tasks = floor_times()
+        figures['floor_task_seconds'] = round(sum(entry[1] for entry in floor_tasks), 2)
+        figures['floor_controller_mb'] = floor_tasks[0][2] if floor_tasks else None
 
         # -- rollout with the role ----------------------------------------------------------
         emulator.reset_stats()
@@ -286,6 +290,9 @@ def show(figures):
         ('  of which per-host tasks', '%s (the floor\'s one task: %.2f s)' % (
             ', '.join('%.2f s %s' % (seconds, 'argument validation' if task.startswith('Validating') else 'outcome report')
                       for task, seconds in roll['tasks']['per_host_tasks'].items()) or 'none timed', figures['floor_task_seconds'])),
+        ('  controller memory then', '%s (at the floor\'s task: %s)' % (
+            ', '.join('%s MB' % rss for rss in roll['tasks']['controller_mb_at_per_host_tasks'].values()) or '?',
+            '%s MB' % figures['floor_controller_mb'])),
         ('  and run once for the group', '%.2f s (check, plan, waves, verify)' % roll['tasks']['once_for_the_group']),
         ('rollout re-run', '%.2f s, %d hosts changed' % (roll['rerun_seconds'], roll['rerun_changed_hosts'])),
     ]

@@ -1,13 +1,28 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark aid (not part of the collection): wall time of every task of a play, from its start to the next task's
-start, written as JSON [[task name, seconds], ...] to the file named by FLEETOTA_BENCH_TASK_TIMES at the end."""
+start, and the controller's resident memory when it started (MB; null where /proc is missing), written as JSON
+[[task name, seconds, rss], ...] to the file named by FLEETOTA_BENCH_TASK_TIMES at the end.
+
+The memory matters at fleet scale: the controller forks a worker per host and task, and a fork costs in proportion
+to the forking process's memory."""
 
 import json
 import os
 import time
 
 from ansible.plugins.callback import CallbackBase
+
+
+def resident_mb():
+    try:
+        with open('/proc/self/status', encoding='ascii') as status:
+            for line in status:
+                if line.startswith('VmRSS:'):
+                    return round(int(line.split()[1]) / 1024.0, 1)
+    except OSError:
+        pass
+    return None
 
 
 class CallbackModule(CallbackBase):
@@ -24,8 +39,8 @@ class CallbackModule(CallbackBase):
     def _mark(self, name):
         now = time.monotonic()
         if self._current is not None:
-            self._times.append([self._current[0], round(now - self._current[1], 3)])
-        self._current = (name, now)
+            self._times.append([self._current[0], round(now - self._current[1], 3), self._current[2]])
+        self._current = (name, now, resident_mb())
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._mark(task.get_name())
