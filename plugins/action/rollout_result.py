@@ -8,6 +8,11 @@
 It runs on the controller only (no module is sent anywhere). The role runs it once per host, so
 its cost is what matters at fleet scale: with O(outcomes_var) it takes the host's entry straight
 from the host's variables, without templating the whole fleet's outcomes for every host.
+
+O(outcomes_var) may be a dotted path into a variable (C(report.by_host)). The role keeps its map of
+host to outcome one level down in a small dict, because ansible-core copies every top-level variable
+(the C(vars) variable) for every host and task: a top-level map of 10,000 hosts would be copied
+10,000 times.
 """
 
 from collections.abc import Mapping
@@ -58,16 +63,19 @@ class ActionModule(ActionBase):
         return result
 
     def _outcome_from_var(self, name, task_vars):
-        """This host's entry of the mapping in variable C(name): MISSING when the variable or the entry is absent,
-        None when the host has no device id. Only the entry is templated, never the whole mapping."""
-        outcomes = task_vars.get(name, MISSING)
+        """This host's entry of the mapping that C(name) names (a variable, or a dotted path into one): MISSING when
+        the variable, a key on the path, or the entry is absent; None when the host has no device id. Only the
+        entry is templated, never the whole mapping."""
+        var_name, dummy, path = name.partition('.')
+        outcomes, reached = task_vars.get(var_name, MISSING), var_name
+        for key in path.split('.') if path else ():
+            outcomes = self._mapping(outcomes, 'outcomes_var: %s: %s must be a dict' % (name, reached))
+            if outcomes is MISSING:
+                return MISSING
+            outcomes, reached = outcomes.get(key, MISSING), '%s.%s' % (reached, key)
+        outcomes = self._mapping(outcomes, 'outcomes_var: the variable %s must map host names to outcomes' % name)
         if outcomes is MISSING:
             return MISSING
-        if not isinstance(outcomes, Mapping):
-            outcomes = self._templar.template(outcomes)
-        if not isinstance(outcomes, Mapping):
-            raise AnsibleActionFail('outcomes_var: the variable %s must map host names to outcomes, but it holds a %s'
-                                    % (name, type(outcomes).__name__))
         outcome = outcomes.get(task_vars.get('inventory_hostname'), MISSING)
         if outcome is None or outcome is MISSING:
             return outcome
@@ -76,3 +84,12 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('outcomes_var: the entry of %s for this host must be an outcome (a dict), but it is a %s'
                                     % (name, type(outcome).__name__))
         return outcome
+
+    def _mapping(self, value, expectation):
+        """C(value) as a mapping (templated only when it is not one already), or MISSING; else fail with C(expectation)."""
+        if value is MISSING or isinstance(value, Mapping):
+            return value
+        value = self._templar.template(value)
+        if not isinstance(value, Mapping):
+            raise AnsibleActionFail('%s, but it holds a %s' % (expectation, type(value).__name__))
+        return value

@@ -25,14 +25,16 @@ options:
 '''
 
 EXAMPLES = r'''
+# One level down in a dict: ansible-core copies every top-level variable for every host and task.
 - name: Keep each host's outcome where its per-host report finds it by name
   ansible.builtin.set_fact:
-    rollout_outcomes_by_host: "{{ outcomes | fleetota.cloud.rollout_by_host(ids) }}"
+    rollout_report:
+      by_host: "{{ outcomes | fleetota.cloud.rollout_by_host(ids) }}"
   run_once: true
 
 - name: Report each host's outcome
   fleetota.cloud.rollout_result:
-    outcomes_var: rollout_outcomes_by_host
+    outcomes_var: rollout_report.by_host
 '''
 
 RETURN = r'''

@@ -42,8 +42,11 @@ options:
       - The variable is read by name and only this host's entry is templated. Passing the whole mapping as
         O(outcome) through a template would template every host's outcome for every host, a cost that grows with the
         square of the fleet.
-      - A null entry means the host has no device id; a missing entry (or variable) means the rollout never got to this
-        host. Either fails the host with a message that says so.
+      - A dotted name (V(report.by_host)) reads the mapping from inside a dict variable. At fleet scale, keep the mapping
+        one level down like this: ansible-core copies every top-level variable for every host and task (into the
+        C(vars) variable), so a top-level mapping of 10,000 hosts costs 10,000 copies of itself in every per-host task.
+      - A null entry means the host has no device id; a missing entry (or variable, or key on the dotted path) means the
+        rollout never got to this host. Either fails the host with a message that says so.
     type: str
   device_id:
     description:
@@ -59,12 +62,13 @@ options:
 EXAMPLES = r'''
 - name: Map every host to its outcome, once for the play (run_once shares one object with every host)
   ansible.builtin.set_fact:
-    rollout_outcomes_by_host: "{{ outcomes | fleetota.cloud.rollout_by_host(device_ids_by_host) }}"
+    rollout_report:
+      by_host: "{{ outcomes | fleetota.cloud.rollout_by_host(device_ids_by_host) }}"
   run_once: true
 
 - name: Report each device host's outcome (as the role does)
   fleetota.cloud.rollout_result:
-    outcomes_var: rollout_outcomes_by_host
+    outcomes_var: rollout_report.by_host
   register: firmware_rollout_result
 
 - name: Report one outcome given directly

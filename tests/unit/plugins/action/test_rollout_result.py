@@ -63,6 +63,27 @@ def test_an_outcomes_variable_that_is_no_mapping_is_refused_by_name():
         run({'outcomes_var': 'by_host'}, by_host=['enc-1'])
 
 
+def test_a_dotted_outcomes_var_reads_the_map_inside_a_variable():
+    report = {'run': {'by_host': OUTCOMES}}
+    result = run({'outcomes_var': 'report.run.by_host'}, host='enc-3', report=report)
+    assert (result['status'], result['failed'], result['msg']) == ('timed_out', True, 'no answer in 3600 s')
+    result = run({'outcomes_var': 'report.run.by_host'}, host='no-id', report=report)
+    assert result['failed'] and 'has no device id' in result['msg']
+
+
+@pytest.mark.parametrize('report', [{}, {'run': {}}, {'other': {'by_host': OUTCOMES}}])
+def test_a_dotted_outcomes_var_with_a_missing_key_means_the_rollout_never_got_here(report):
+    result = run({'outcomes_var': 'report.run.by_host'}, report=report)
+    assert result['failed'] and 'no outcome for this host in report.run.by_host' in result['msg']
+    result = run({'outcomes_var': 'report.run.by_host'})
+    assert result['failed'] and 'no outcome for this host in report.run.by_host' in result['msg']
+
+
+def test_a_dotted_outcomes_var_through_a_non_dict_is_refused_by_name():
+    with pytest.raises(AnsibleActionFail, match='outcomes_var: report.run.by_host: report.run must be a dict, but it holds a list'):
+        run({'outcomes_var': 'report.run.by_host'}, report={'run': ['enc-1']})
+
+
 def test_outcome_and_outcomes_var_are_exclusive():
     with pytest.raises(AnsibleActionFail, match='mutually exclusive: outcome[|]outcomes_var'):
         run({'outcome': OUTCOMES['enc-1'], 'outcomes_var': 'by_host'}, by_host=OUTCOMES)
