@@ -96,11 +96,14 @@ class Emulator:
             self.proc.kill()
 
 
-def by_endpoint(requests):
-    """Counts per endpoint, device ids in paths folded into {id} (Tuya has one path per device)."""
-    folded = {}
+def by_endpoint(requests, actions=None):
+    """Counts per endpoint, device ids in paths folded into {id} (Tuya has one path per device); an RPC API (IoT Core,
+    one path for everything) counted per Action instead."""
+    folded = dict(('%s (RPC Action)' % action, count) for action, count in (actions or {}).items())
     for key, count in requests.items():
         method, path = key.split(' ', 1)
+        if actions and path == '/':
+            continue
         path = '/'.join('{id}' if len(part) >= 12 and any(c.isdigit() for c in part) else part for part in path.split('/'))
         folded['%s %s' % (method, path)] = folded.get('%s %s' % (method, path), 0) + count
     return folded
@@ -214,7 +217,7 @@ def benchmark(args, workdir):
         failed_hosts = sum(1 for line in proc.stdout.splitlines() if ' failed=' in line and ' failed=0 ' not in line)
         stats = emulator.stats()
         upgraded = [device['id'] for device in emulator.control('GET', '/devices?platform=%s' % platform) if device['upgrade_count']]
-        figures['rollout'] = {'seconds': round(rollout, 2), 'api_calls': stats['total'], 'api_calls_by_endpoint': by_endpoint(stats['requests']),
+        figures['rollout'] = {'seconds': round(rollout, 2), 'api_calls': stats['total'], 'api_calls_by_endpoint': by_endpoint(stats['requests'], stats.get('actions')),
                               'devices_upgraded': len(upgraded), 'failed_hosts': failed_hosts,
                               'all_outdated_upgraded': set(upgraded) == outdated,
                               'vs_floor': round(rollout / floor, 2), 'tasks': breakdown(rollout_times())}
