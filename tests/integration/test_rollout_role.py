@@ -23,11 +23,17 @@ RESULTS_PLAY = [
             'ansible.builtin.copy': {
                 'dest': '{{ results_file }}',
                 'mode': '0600',
-                'content': "{%- set out = {'hosts': {}, 'summary': None} -%}"
+                'content': "{%- set out = {'hosts': {}, 'summary': None, 'top_level_sizes': {}} -%}"
                            "{%- for host in groups['all'] -%}"
                            "{%- set _ = out.hosts.update({host: hostvars[host].firmware_rollout_result | default(None)}) -%}"
                            "{%- if hostvars[host].firmware_rollout_summary is defined -%}"
                            "{%- set _ = out.update({'summary': hostvars[host].firmware_rollout_summary}) -%}{%- endif -%}"
+                           "{%- endfor -%}"
+                           # How many entries each collection the role left in a host's top-level variables holds.
+                           "{%- set first = hostvars[groups['all'][0]] -%}"
+                           "{%- for name in first if 'firmware_rollout' in name -%}"
+                           "{%- if first[name] is iterable and first[name] is not string -%}"
+                           "{%- set _ = out.top_level_sizes.update({name: first[name] | length}) -%}{%- endif -%}"
                            "{%- endfor -%}{{ out | to_json }}",
             },
         }],
@@ -42,6 +48,7 @@ class Rollout:
         self.stdout = proc.stdout
         self.hosts = data['hosts'] if data else {}
         self.summary = data['summary'] if data else None
+        self.top_level_sizes = data['top_level_sizes'] if data else {}
 
     def recap(self):
         """host -> {'ok': n, 'changed': n, 'failed': n, ...} from the PLAY RECAP."""
@@ -122,6 +129,9 @@ def test_rollout_upgrades_in_waves_then_changes_nothing(emulator, tmp_path):
     assert waves.count(1) == 1 and waves.count(2) == len(todo) - 1  # the canary went alone
     assert run.summary['by_wave']['wave 1'] == {'succeeded': 1}
     assert run.summary['failures'] == 0 and run.summary['stopped'] is None
+    # No fleet-sized collection is left in the hosts' top-level variables: ansible-core copies each of them for
+    # every host in every later task (and in role_complete), which costs hosts x hosts at fleet scale.
+    assert run.top_level_sizes and all(size < len(run.hosts) // 2 for size in run.top_level_sizes.values()), run.top_level_sizes
     # batched: one upgrade/start per family+model+hardware group and wave, never one per device
     starts = emulator.count(UPGRADE_START)
     assert starts < len(todo)
