@@ -43,8 +43,8 @@ options:
         O(outcome) through a template would template every host's outcome for every host, a cost that grows with the
         square of the fleet.
       - A dotted name (V(report.by_host)) reads the mapping from inside a dict variable. At fleet scale, keep the mapping
-        one level down like this: ansible-core copies every top-level variable for every host and task (into the
-        C(vars) variable), so a top-level mapping of 10,000 hosts costs 10,000 copies of itself in every per-host task.
+        one level down like this, because ansible-core copies every top-level variable for every host and task (into
+        the C(vars) variable); a top-level mapping of 10,000 hosts costs 10,000 copies of itself in every per-host task.
       - A null entry means the host has no device id; a missing entry (or variable, or key on the dotted path) means the
         rollout never got to this host. Either fails the host with a message that says so.
     type: str

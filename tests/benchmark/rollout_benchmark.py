@@ -217,7 +217,8 @@ def benchmark(args, workdir):
         failed_hosts = sum(1 for line in proc.stdout.splitlines() if ' failed=' in line and ' failed=0 ' not in line)
         stats = emulator.stats()
         upgraded = [device['id'] for device in emulator.control('GET', '/devices?platform=%s' % platform) if device['upgrade_count']]
-        figures['rollout'] = {'seconds': round(rollout, 2), 'api_calls': stats['total'], 'api_calls_by_endpoint': by_endpoint(stats['requests'], stats.get('actions')),
+        figures['rollout'] = {'seconds': round(rollout, 2), 'api_calls': stats['total'],
+                              'api_calls_by_endpoint': by_endpoint(stats['requests'], stats.get('actions')),
                               'devices_upgraded': len(upgraded), 'failed_hosts': failed_hosts,
                               'all_outdated_upgraded': set(upgraded) == outdated,
                               'vs_floor': round(rollout / floor, 2), 'tasks': breakdown(rollout_times())}
