@@ -9,10 +9,8 @@ It runs on the controller only (no module is sent anywhere). The role runs it on
 its cost is what matters at fleet scale: with O(outcomes_var) it takes the host's entry straight
 from the host's variables, without templating the whole fleet's outcomes for every host.
 
-O(outcomes_var) may be a dotted path into a variable (C(report.by_host)). The role keeps its map of
-host to outcome one level down in a small dict, because ansible-core copies every top-level variable
-(the C(vars) variable) for every host and task: a top-level map of 10,000 hosts would be copied
-10,000 times.
+O(outcomes_var) may be a dotted path into a dict variable (C(report.by_host)); the module's
+documentation says why the role keeps its map one level down.
 """
 
 from collections.abc import Mapping
@@ -66,13 +64,13 @@ class ActionModule(ActionBase):
         """This host's entry of the mapping that C(name) names (a variable, or a dotted path into one): MISSING when
         the variable, a key on the path, or the entry is absent; None when the host has no device id. Only the
         entry is templated, never the whole mapping."""
-        var_name, dummy, path = name.partition('.')
-        outcomes, reached = task_vars.get(var_name, MISSING), var_name
-        for key in path.split('.') if path else ():
-            outcomes = self._mapping(outcomes, 'outcomes_var: %s: %s must be a dict' % (name, reached))
+        keys = name.split('.')
+        outcomes = task_vars.get(keys[0], MISSING)
+        for depth in range(1, len(keys)):
+            outcomes = self._mapping(outcomes, 'outcomes_var: %s: %s must be a dict' % (name, '.'.join(keys[:depth])))
             if outcomes is MISSING:
                 return MISSING
-            outcomes, reached = outcomes.get(key, MISSING), '%s.%s' % (reached, key)
+            outcomes = outcomes.get(keys[depth], MISSING)
         outcomes = self._mapping(outcomes, 'outcomes_var: the variable %s must map host names to outcomes' % name)
         if outcomes is MISSING:
             return MISSING
