@@ -98,6 +98,17 @@ options:
       - Default is C(fleetota/tuya-tokens.json) under E(XDG_CACHE_HOME), or C(~/.cache). V(off) disables the cache.
       - If not set, the value of the E(FLEETOTA_TOKEN_CACHE) environment variable is used.
     type: str
+  device_cache:
+    description:
+      - Where to keep each device's C(ProductKey) between runs (O(platform=tuya_iotcore)). IoT Core reads devices per product,
+        and only a listing of the whole account (50 devices a call) tells a device's product; a run that names devices the cache
+        knows skips that listing. A device the cache does not know, or that is no longer found under the cached product, makes
+        the run list the account again and rewrite the cache.
+      - The file holds C(DeviceName) to C(ProductKey) per account, keyed by a hash of O(endpoint) and O(access_key); it is
+        created readable only by the user (mode 0600), replaced atomically, and never holds O(secret_key).
+      - Default is C(fleetota/tuya-iotcore-devices.json) under E(XDG_CACHE_HOME), or C(~/.cache). V(off) disables the cache.
+      - If not set, the value of the E(FLEETOTA_DEVICE_CACHE) environment variable is used.
+    type: str
 notes:
   - Requests go from the host that runs the task, normally the controller (C(ansible_connection=local) on device hosts).
   - Use C(module_defaults) with C(group/fleetota.cloud.firmware) to set the connection options once for every module of this collection.
@@ -141,4 +152,7 @@ options:
   token_cache:
     env:
       - name: FLEETOTA_TOKEN_CACHE
+  device_cache:
+    env:
+      - name: FLEETOTA_DEVICE_CACHE
 '''

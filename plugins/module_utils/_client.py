@@ -9,6 +9,7 @@ Modules and the inventory plugin read their options differently, then both call
 create_client() with a plain dict; everything after that is shared.
 """
 
+import os
 import re
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ConfigError
@@ -29,6 +30,7 @@ CONNECTION_OPTIONS = {
     'max_concurrency': ('int', 'FLEETOTA_MAX_CONCURRENCY', False),
     'rate_limit': ('float', 'FLEETOTA_RATE_LIMIT', False),
     'token_cache': ('str', 'FLEETOTA_TOKEN_CACHE', False),
+    'device_cache': ('str', 'FLEETOTA_DEVICE_CACHE', False),
 }
 
 DEFAULT_MAX_CONCURRENCY = 8
@@ -142,6 +144,10 @@ def validate_connection(options):
     rate = options.get('rate_limit')
     if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0):
         raise ConfigError("rate_limit '%s' is not valid: expected a positive number of requests per second" % (rate,))
+    for name in ('token_cache', 'device_cache'):
+        path = options.get(name)
+        if path and os.path.isdir(os.path.expanduser(str(path))):
+            raise ConfigError("%s '%s' is a directory: expected the path of a cache file (it is created if missing), or off" % (name, path))
 
 
 def create_client(options, retry=None):
@@ -171,5 +177,5 @@ def create_client(options, retry=None):
                           rate_limit=options.get('rate_limit'), token_cache=options.get('token_cache'))
     if platform == 'tuya_iotcore':
         from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.tuya_iotcore import TuyaIotCoreClient
-        return TuyaIotCoreClient(transport, options['access_key'], options['secret_key'])
+        return TuyaIotCoreClient(transport, options['access_key'], options['secret_key'], device_cache=options.get('device_cache'))
     raise ConfigError("platform '%s' is not supported" % platform)  # unreachable: validate_connection checked it

@@ -167,6 +167,10 @@ def benchmark(args, workdir):
         env.update({'FLEETOTA_PLATFORM': platform, 'FLEETOTA_ENDPOINT': emulator.url, 'ANSIBLE_NOCOLOR': '1', 'ANSIBLE_HOST_KEY_CHECKING': 'False',
                     'ANSIBLE_RETRY_FILES_ENABLED': 'False', 'ANSIBLE_LOCALHOST_WARNING': 'False'})
         env.update(PLATFORMS[platform]['env'])
+        # The clients' own caches (IoT Core's device directory) live in the work directory, and are
+        # emptied before the rollout and the naive play, so that each measures its own listing.
+        client_caches = workdir / 'client-caches'
+        env['XDG_CACHE_HOME'] = str(client_caches)
         cache_dir = workdir / 'inventory-cache'
         plugin_file = write_yaml_json(workdir / 'bench.fleetota.yml', {
             'plugin': 'fleetota.cloud.devices', 'cache': True, 'cache_plugin': 'ansible.builtin.jsonfile',
@@ -206,6 +210,7 @@ def benchmark(args, workdir):
         figures['floor_controller_mb'] = floor_tasks[0][2] if floor_tasks else None
 
         # -- rollout with the role ----------------------------------------------------------
+        shutil.rmtree(str(client_caches), ignore_errors=True)
         emulator.reset_stats()
         times_env, rollout_times = task_times(workdir, 'rollout')
         proc, rollout = timed(['ansible-playbook', '-i', str(plugin_file), 'fleetota.cloud.rollout', '-e',
@@ -236,6 +241,7 @@ def benchmark(args, workdir):
         naive_count = min(args.naive_devices, hosts)
         if naive_count:
             emulator.control('POST', '/reset')
+            shutil.rmtree(str(client_caches), ignore_errors=True)
             sample = naive_sample(sorted(hostvars), naive_count)
             naive_inventory = write_yaml_json(workdir / 'naive.yml', {'all': {'hosts': dict((host, hostvars[host]) for host in sample)}})
             naive_play = write_yaml_json(workdir / 'naive-play.yml', [{

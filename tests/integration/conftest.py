@@ -106,6 +106,13 @@ class Emulator:
         return values
 
 
+@pytest.fixture(autouse=True)
+def private_cache_home(tmp_path, monkeypatch):
+    """Each test gets its own XDG_CACHE_HOME: the clients' caches (Tuya tokens, IoT Core's device
+    directory) never reach the user's ~/.cache, nor carry one test's state into the next."""
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg-cache'))
+
+
 @pytest.fixture(scope='module')
 def emulator_server():
     server = EmulatorServer(devices=60, seed=11, upgrade_seconds=1.5, offline_ratio=0.1, **SERVER_OPTIONS).start()

@@ -121,6 +121,33 @@ def test_upgrade_waits_then_second_run_changes_nothing(emulator, playbook):
     assert creates(emulator) == len(packages)
 
 
+def test_module_runs_after_the_first_skip_the_account_listing(emulator, playbook, tmp_path):
+    """Every device call needs the device's ProductKey, which only a listing of the whole account tells:
+    the first run lists it and keeps DeviceName -> ProductKey in the device cache; the next runs read it."""
+    ids = online(emulator, 4)
+    targets = dict((i, expected_latest(emulator, i)) for i in ids)
+    cache = tmp_path / 'xdg-cache' / 'fleetota' / 'tuya-iotcore-devices.json'   # under the test's XDG_CACHE_HOME
+    first = playbook([task('fleetota.cloud.firmware_upgrade', ignore_errors=False, devices=ids, version='latest')],
+                     connection=conn(emulator), check=True)
+    assert first.rc == 0, first.output
+    one_listing = emulator.actions()['QueryDeviceByStatus']
+    assert one_listing >= 4 and cache.is_file() and oct(cache.stat().st_mode & 0o777) == '0o600'
+    assert IOTCORE_SECRET not in cache.read_text()
+    run = playbook([task('fleetota.cloud.firmware_upgrade', ignore_errors=False, devices=ids, version='latest', poll_interval=0.5,
+                         wait_timeout=60),
+                    task('fleetota.cloud.firmware_info', register='verify', ignore_errors=False, devices=ids)],
+                   keep=('out', 'verify'), connection=conn(emulator))
+    assert run.rc == 0, run.output
+    assert emulator.actions()['QueryDeviceByStatus'] == one_listing
+    assert run.data['out']['summary']['succeeded'] == 4
+    for entry in run.data['verify']['devices']:
+        assert entry['current_version'] == device(emulator, entry['id'])['firmware_version'] == targets[entry['id']]
+        assert entry['product'] == device(emulator, entry['id'])['product']
+    off = playbook([task('fleetota.cloud.firmware_info', ignore_errors=False, devices=ids)], connection=conn(emulator, device_cache='off'))
+    assert off.rc == 0, off.output
+    assert emulator.actions()['QueryDeviceByStatus'] == 2 * one_listing
+
+
 def test_rerun_while_the_job_is_in_flight_creates_no_new_job(emulator, playbook):
     ids = online(emulator, 3)
     emulator.config(upgrade_seconds=5)
@@ -308,6 +335,8 @@ BAD_INPUT = [
     ('version not in catalog', 'firmware_upgrade', {}, {'devices': ['@0'], 'version': '9.9.9'}, 'version 9.9.9 is not in the tuya_iotcore catalog'),
     ('firmware id not in catalog', 'firmware_upgrade', {}, {'devices': ['@0'], 'firmware_id': '99999'},
      'firmware_id 99999 is not in the tuya_iotcore catalog'),
+    ('device cache a directory', 'firmware_upgrade', {'device_cache': '/tmp'}, {'devices': ['@0'], 'version': 'latest'},
+     "device_cache '/tmp' is a directory: expected the path of a cache file"),
 ]
 
 

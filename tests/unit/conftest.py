@@ -10,6 +10,8 @@ import os
 import pathlib
 import sys
 
+import pytest
+
 from ansible.utils.collection_loader import AnsibleCollectionConfig
 
 if AnsibleCollectionConfig.collection_finder is None:
@@ -27,3 +29,10 @@ if AnsibleCollectionConfig.collection_finder is None:
 
 # The emulator package (tests/emulator) for tests that talk to a real HTTP server.
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+
+
+@pytest.fixture(autouse=True)
+def private_cache_home(tmp_path, monkeypatch):
+    """Each test gets its own XDG_CACHE_HOME: the clients' caches (Tuya tokens, IoT Core's device
+    directory) never reach the user's ~/.cache, nor carry one test's state into the next."""
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg-cache'))

@@ -46,23 +46,15 @@ and access key.
 """
 
 import datetime
-import errno
-import hashlib
 import json
-import os
 import re
-import tempfile
 import threading
 import time
 import uuid
 
 from concurrent.futures import ThreadPoolExecutor
 
-try:
-    import fcntl
-except ImportError:  # not POSIX: runs still share the cache file, without the lock
-    fcntl = None
-
+from ansible_collections.fleetota.cloud.plugins.module_utils._cache import AccountCache, NoLock, cache_path
 from ansible_collections.fleetota.cloud.plugins.module_utils._client import PlatformClient
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     ApiError,
@@ -132,7 +124,6 @@ REFRESH_MARGIN = 60.0
 DEFAULT_EXPIRE = 7200
 
 _DEVICE_ID_RE = re.compile(r'^[A-Za-z0-9_\-]{1,64}$')
-_DISABLED = ('off', 'none', 'no', 'false', 'disabled')
 
 
 class TokenBucket:
@@ -163,104 +154,18 @@ class TokenBucket:
         return wait
 
 
-class _NoLock:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        return False
+TOKEN_CACHE_FILE = 'tuya-tokens.json'
 
 
-class _FileLock:
-    """flock on a 0600 lock file next to the cache; released on exit (closing the descriptor)."""
-
-    def __init__(self, path):
-        self.path = path
-        self.fd = None
-
-    def __enter__(self):
-        if fcntl is None:
-            return self
-        try:
-            directory = os.path.dirname(self.path) or '.'
-            if not os.path.isdir(directory):
-                os.makedirs(directory, 0o700)
-            self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
-        except (IOError, OSError):
-            if self.fd is not None:
-                os.close(self.fd)
-                self.fd = None
-        return self
-
-    def __exit__(self, *exc_info):
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-        return False
-
-
-def default_token_cache_path():
-    base = os.environ.get('XDG_CACHE_HOME') or os.path.join(os.path.expanduser('~'), '.cache')
-    return os.path.join(base, 'fleetota', 'tuya-tokens.json')
-
-
-class TokenCache:
-    """Access tokens between runs: one JSON file, mode 0600, written atomically.
-
-    Entries are keyed by sha256(endpoint + access key) and hold the access token, the
-    refresh token and the expiry (epoch seconds); never the secret. A broken or foreign
-    file is ignored, never fatal: the worst case is one more token request.
-    """
-
-    def __init__(self, path, endpoint, access_key):
-        self.path = path
-        self.key = hashlib.sha256(('%s\n%s' % (endpoint.rstrip('/'), access_key)).encode('utf-8')).hexdigest()
-
-    def _read_all(self):
-        try:
-            with open(self.path, 'r') as handle:
-                data = json.load(handle)
-        except (IOError, OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
-
-    def locked(self):
-        """An exclusive lock on `<path>.lock` between processes (POSIX flock); a no-op where that is not possible."""
-        return _FileLock(self.path + '.lock')
+class TokenCache(AccountCache):
+    """Access tokens between runs: per account, the access token, the refresh token and the
+    expiry (epoch seconds); never the secret. A broken entry only costs one more token request."""
 
     def load(self):
-        entry = self._read_all().get(self.key)
+        entry = super().load()
         if not isinstance(entry, dict) or not entry.get('access_token'):
             return None
         return entry
-
-    def store(self, entry):
-        self._write(entry)
-
-    def _write(self, entry):
-        data = self._read_all()
-        data[self.key] = entry
-        directory = os.path.dirname(self.path) or '.'
-        try:
-            if not os.path.isdir(directory):
-                os.makedirs(directory, 0o700)
-            fd, tmp = tempfile.mkstemp(prefix='.tuya-tokens.', dir=directory)  # mkstemp creates it 0600
-            try:
-                with os.fdopen(fd, 'w') as handle:
-                    json.dump(data, handle, sort_keys=True)
-                os.chmod(tmp, 0o600)
-                os.rename(tmp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-        except (IOError, OSError) as exc:
-            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.ENOENT):
-                raise
-            # An unwritable cache only costs a token request next time.
 
 
 def _int(value, default=None):
@@ -390,11 +295,8 @@ class TuyaClient(PlatformClient):
                              for api in ('token', 'devices', 'batch', 'firmware', 'start', 'progress'))
         self._token_lock = threading.Lock()
         self._token = None
-        if token_cache is not None and str(token_cache).strip().lower() in _DISABLED + ('',):
-            self._cache = None
-        else:
-            self._cache = TokenCache(os.path.expanduser(token_cache) if token_cache else default_token_cache_path(),
-                                     transport.endpoint, access_key)
+        path = cache_path(token_cache, TOKEN_CACHE_FILE)
+        self._cache = TokenCache(path, transport.endpoint, access_key) if path else None
         self._channels = {}
         self._channels_lock = threading.Lock()
 
@@ -486,7 +388,7 @@ class TuyaClient(PlatformClient):
                 return self._token['access_token']
 
     def _cache_lock(self):
-        return self._cache.locked() if self._cache is not None else _NoLock()
+        return self._cache.locked() if self._cache is not None else NoLock()
 
     def _cache_store(self):
         if self._cache is not None and self._token is not None:

@@ -21,6 +21,7 @@ import hmac
 import time
 import uuid
 
+from ansible_collections.fleetota.cloud.plugins.module_utils._cache import AccountCache, cache_path
 from ansible_collections.fleetota.cloud.plugins.module_utils._client import PlatformClient
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     ApiError,
@@ -122,6 +123,9 @@ DEVICE_ONLINE = 'ONLINE'
 # ASSUMPTION: the union of these four statuses is every device of the account.
 DEVICE_STATUS_CODES = (1, 3, 0, 8)   # online, offline, inactive, disabled
 
+# Where the client keeps each account's DeviceName -> ProductKey between runs (option device_cache).
+DEVICE_CACHE_FILE = 'tuya-iotcore-devices.json'
+
 # Page-size caps (documented).
 FIRMWARE_PAGE_SIZE = 100       # ListOTAFirmware
 TASK_PAGE_SIZE = 100           # ListOTATaskByJob
@@ -218,7 +222,7 @@ def normalize_device(info, detail):
         online=str(status).upper() == DEVICE_ONLINE if status is not None else None,
         current_version=field(detail, 'FirmwareVersion'),
         upgrading=False,
-        extra={'iot_id': field(info, 'IotId'), 'status': status},
+        extra={'iot_id': field(info, 'IotId') or field(detail, 'IotId'), 'status': status},
     )
 
 
@@ -241,13 +245,15 @@ def task_progress(task, device):
 class TuyaIotCoreClient(PlatformClient):
     platform = 'tuya_iotcore'
 
-    def __init__(self, transport, access_key, secret_key, clock=time.time, nonce=None):
+    def __init__(self, transport, access_key, secret_key, clock=time.time, nonce=None, device_cache=None):
         super().__init__(transport)
         self.access_key = access_key
         self._secret = secret_key
         self._clock = clock
         self._nonce = nonce or (lambda: uuid.uuid4().hex)
         self._directory = None       # DeviceName -> QueryDeviceByStatus entry
+        path = cache_path(device_cache, DEVICE_CACHE_FILE)
+        self._device_cache = AccountCache(path, transport.endpoint, access_key) if path else None
         self._tasks_seen_active = set()
 
     # -- calls ----------------------------------------------------------------------------------
@@ -328,7 +334,10 @@ class TuyaIotCoreClient(PlatformClient):
     # -- devices --------------------------------------------------------------------------------
 
     def _device_directory(self):
-        """DeviceName -> listing entry, from QueryDeviceByStatus over every status (read once per client)."""
+        """DeviceName -> listing entry, from QueryDeviceByStatus over every status (read once per client).
+
+        A listing is kept in the device cache as DeviceName -> ProductKey, for the next runs' get_devices.
+        """
         if self._directory is None:
             directory = {}
             for status in DEVICE_STATUS_CODES:
@@ -338,7 +347,23 @@ class TuyaIotCoreClient(PlatformClient):
                         # ASSUMPTION: DeviceName is unique across the account's products (it is what users name devices by).
                         directory.setdefault(name, info)
             self._directory = directory
+            if self._device_cache is not None:
+                with self._device_cache.locked():
+                    self._device_cache.store(dict((name, field(info, 'ProductKey')) for name, info in directory.items()))
         return self._directory
+
+    def _cached_infos(self, ids):
+        """Listing entries for `ids` from the device cache, or None unless it knows every one of them.
+
+        A device never changes product; one that was deleted, or re-created under another product,
+        is missing from BatchQueryDeviceDetail's answer, and get_devices then lists the account anew.
+        """
+        if self._device_cache is None or self._directory is not None:
+            return None
+        products = self._device_cache.load()
+        if not isinstance(products, dict) or not all(isinstance(products.get(name), str) for name in ids):
+            return None
+        return [{'DeviceName': name, 'ProductKey': products[name]} for name in ids]
 
     def _details(self, infos):
         """DeviceName -> BatchQueryDeviceDetail entry (FirmwareVersion, Status), 100 names of one product per call."""
@@ -363,13 +388,17 @@ class TuyaIotCoreClient(PlatformClient):
         return [normalize_device(info, details.get(field(info, 'DeviceName'))) for info in infos]
 
     def get_devices(self, ids):
-        directory = self._device_directory()
-        if any(name not in directory for name in ids):
-            # A device that changed status between two listings (e.g. rebooting) is in neither: list once more.
-            self._directory = None
+        infos = self._cached_infos(ids)
+        details = self._details(infos) if infos else {}
+        if infos is None or any(name not in details for name in ids):
             directory = self._device_directory()
-        infos = [directory[name] for name in ids if name in directory]
-        details = self._details(infos)
+            if any(name not in directory for name in ids):
+                # A device that changed status between two listings (e.g. rebooting) is in neither: list once more.
+                self._directory = None
+                directory = self._device_directory()
+            infos = [directory[name] for name in ids if name in directory]
+            # Details already read through the cache stand (a name is unique); read the others' now.
+            details.update(self._details([info for info in infos if field(info, 'DeviceName') not in details]))
         devices = dict((field(info, 'DeviceName'), normalize_device(info, details.get(field(info, 'DeviceName')))) for info in infos)
         if len(devices) <= PER_DEVICE_TASK_LOOKUP_LIMIT:
             for device in devices.values():

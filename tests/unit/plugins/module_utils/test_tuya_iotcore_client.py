@@ -2,6 +2,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The tuya_iotcore client: parsing, fit rules, and its behaviour against the emulator over real HTTP."""
 
+import json
+import os
+import stat
 import time
 
 import pytest
@@ -199,6 +202,56 @@ def test_devices_are_listed_in_batches_without_the_device_secret(emu):
     calls = stats(emu)
     assert calls['BatchQueryDeviceDetail'] == 3   # one per product (<= 100 names each)
     assert 'QueryDeviceDetail' not in calls
+
+
+def _cache_file(tmp_path):
+    return tmp_path / 'cache' / 'devices.json'
+
+
+def test_a_run_that_names_known_devices_skips_the_account_listing(emu, tmp_path):
+    path = _cache_file(tmp_path)
+    ids = sorted(d.id for d in emu.state.fleet.list_devices('tuya_iotcore'))[:25]
+    first = client_for(emu, device_cache=str(path)).get_devices(ids)
+    listed = stats(emu)['QueryDeviceByStatus']
+    assert listed >= 4      # one page per status at least
+    assert stat.S_IMODE(os.stat(str(path)).st_mode) == 0o600
+    text = path.read_text()
+    assert SECRET not in text and AK not in text and emu.url not in text
+    second = client_for(emu, device_cache=str(path)).get_devices(ids)
+    assert stats(emu)['QueryDeviceByStatus'] == listed   # no new listing
+    assert dict((i, d.to_dict()) for i, d in second.items()) == dict((i, d.to_dict()) for i, d in first.items())
+    assert all(d.extra['iot_id'] for d in second.values())
+
+
+def test_a_stale_or_incomplete_device_cache_lists_the_account_again(emu, tmp_path):
+    path = _cache_file(tmp_path)
+    truth = dict((d.id, d) for d in emu.state.fleet.list_devices('tuya_iotcore'))
+    ids = sorted(truth)[:5]
+    client_for(emu, device_cache=str(path)).get_devices(ids)
+    data = json.loads(path.read_text())
+    (key, products), = data.items()
+    products[ids[0]] = 'pk-it-moved-from'       # as if the device were re-created under another product
+    path.write_text(json.dumps(data))
+    listed = stats(emu)['QueryDeviceByStatus']
+    devices = client_for(emu, device_cache=str(path)).get_devices(ids)
+    assert stats(emu)['QueryDeviceByStatus'] > listed
+    assert devices[ids[0]].product == truth[ids[0]].product and devices[ids[0]].current_version == truth[ids[0]].firmware_version
+    assert json.loads(path.read_text())[key][ids[0]] == truth[ids[0]].product     # corrected from the listing
+    listed = stats(emu)['QueryDeviceByStatus']
+    assert client_for(emu, device_cache=str(path)).get_devices(ids + ['no-such-device']).keys() == set(ids)
+    assert stats(emu)['QueryDeviceByStatus'] > listed   # an unknown name: listed (twice), then simply absent
+
+
+def test_the_device_cache_can_be_turned_off(emu, tmp_path, monkeypatch):
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path))
+    ids = sorted(d.id for d in emu.state.fleet.list_devices('tuya_iotcore'))[:3]
+    client_for(emu, device_cache='off').get_devices(ids)
+    listed = stats(emu)['QueryDeviceByStatus']
+    client_for(emu, device_cache='off').get_devices(ids)
+    assert stats(emu)['QueryDeviceByStatus'] == 2 * listed
+    assert not (tmp_path / 'fleetota').exists()
+    client_for(emu).list_devices()      # the default: under XDG_CACHE_HOME
+    assert (tmp_path / 'fleetota' / 'tuya-iotcore-devices.json').is_file()
 
 
 def test_throttling_is_waited_out(emu):
