@@ -11,7 +11,6 @@ and the access key (never the secret). The file and its directory are private to
 foreign or unwritable file is never fatal: it only costs the calls the cache would have saved.
 """
 
-import errno
 import hashlib
 import json
 import os
@@ -117,7 +116,5 @@ class AccountCache:
                 except OSError:
                     pass
                 raise
-        except (IOError, OSError) as exc:
-            if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.ENOENT):
-                raise
-            # An unwritable cache only costs the calls it would have saved next time.
+        except (IOError, OSError):
+            pass  # an unwritable cache (read-only home, full disk, a file where its directory should be) only costs calls
