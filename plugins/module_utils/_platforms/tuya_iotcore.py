@@ -15,6 +15,7 @@ Everything else is marked ASSUMPTION below, in this one file, so it can be corre
 """
 
 import base64
+import collections
 import datetime
 import hashlib
 import hmac
@@ -148,6 +149,13 @@ NONCE_USED = 'SignatureNonceUsed'
 TIMESTAMP_CODES = ('InvalidTimeStamp.Expired', 'InvalidTimeStamp.Format')
 THROTTLING_PREFIX = 'Throttling'
 THROTTLE_WAIT = 1.0
+# ASSUMPTION (B.10): Tuya publishes no request limits for IoT Core; these are Alibaba's published per-account
+# limits, requests per second per action. The client keeps under them (ActionPacer), so that a large fleet is
+# read at the limit rather than refused and retried; a refusal is still waited out (other clients share them).
+ACTION_LIMITS = {
+    'ListOTAFirmware': 10, 'QueryOTAFirmware': 20, 'CreateOTAStaticUpgradeJob': 20, 'QueryOTAJob': 10,
+    'ListOTATaskByJob': 10, 'CancelOTATaskByJob': 5, 'QueryDeviceDetail': 50, 'BatchQueryDeviceDetail': 5,
+}
 # HTTP statuses whose JSON body carries the vendor's error code (gateway errors).
 ERROR_STATUSES = (400, 403, 404)
 
@@ -242,6 +250,38 @@ def task_progress(task, device):
     return Progress(Progress.FAILED, src or device.current_version, 'failed', 'the upgrade task failed%s' % (': %s' % desc if desc else ''))
 
 
+class ActionPacer:
+    """At most `limits[action]` requests of an action in any one second.
+
+    The cloud counts the requests it received in the last second. A request is sent only once a
+    second has passed since the answer to the request `limit` places before it arrived: that
+    request reached the cloud before its answer came back, so the cloud's count never passes the
+    limit, whatever the network's delays. A client sends one request at a time: no lock.
+    """
+
+    def __init__(self, limits, clock=time.monotonic, sleep=time.sleep):
+        self.limits = limits
+        self.clock = clock
+        self.sleep = sleep
+        self._answered = {}
+
+    def wait(self, action):
+        """Sleep until a request of `action` may go; returns the seconds slept."""
+        answered = self._answered.get(action)
+        if not answered or len(answered) < answered.maxlen:
+            return 0.0
+        wait = answered[0] + 1.0 - self.clock()
+        if wait <= 0:
+            return 0.0
+        self.sleep(wait)
+        return wait
+
+    def answered(self, action):
+        limit = self.limits.get(action)
+        if limit:
+            self._answered.setdefault(action, collections.deque(maxlen=limit)).append(self.clock())
+
+
 class TuyaIotCoreClient(PlatformClient):
     platform = 'tuya_iotcore'
 
@@ -255,6 +295,7 @@ class TuyaIotCoreClient(PlatformClient):
         path = cache_path(device_cache, DEVICE_CACHE_FILE)
         self._device_cache = AccountCache(path, transport.endpoint, access_key) if path else None
         self._tasks_seen_active = set()
+        self._pacer = ActionPacer(ACTION_LIMITS, sleep=transport.retry.sleep)
 
     # -- calls ----------------------------------------------------------------------------------
 
@@ -270,8 +311,12 @@ class TuyaIotCoreClient(PlatformClient):
         attempt = 0
         while True:
             attempt += 1
+            self._pacer.wait(action)
             query = signed_query('GET', action, params or {}, self.access_key, self._secret, self._clock(), self._nonce())
-            response = self.transport.request('GET', '/?' + query, safe_to_retry=safe_to_retry, what=what, accept_status=ERROR_STATUSES)
+            try:
+                response = self.transport.request('GET', '/?' + query, safe_to_retry=safe_to_retry, what=what, accept_status=ERROR_STATUSES)
+            finally:
+                self._pacer.answered(action)
             try:
                 body = response.json()
             except ValueError:

@@ -269,6 +269,42 @@ def test_throttling_is_waited_out(emu):
     assert 'Throttling.User' in str(caught.value)
 
 
+def test_the_pacer_keeps_each_action_under_its_limit_per_second():
+    now = [0.0]
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    pacer = iot.ActionPacer({'A': 2}, clock=lambda: now[0], sleep=sleep)
+    waits = []
+    for _dummy in range(5):
+        waits.append(pacer.wait('A'))
+        now[0] += 0.1          # the answer takes 0.1 s
+        pacer.answered('A')
+    # Answers at 0.1 and 0.2: the third request waits until a second after the first answer, and so on.
+    assert waits == pytest.approx([0, 0, 0.9, 0, 0.9])
+    assert pacer.wait('unlimited') == 0 and pacer.wait('A') == pytest.approx(0)   # the last answers are over 1 s old now
+    pacer.answered('unlimited')
+    assert pacer.wait('unlimited') == 0
+
+
+def test_reads_at_the_published_limit_are_paced_not_refused(emu, tmp_path):
+    emu.state.options['tuya_iotcore']['qps_scale'] = 1   # Alibaba's limits: BatchQueryDeviceDetail 5 a second
+    client = client_for(emu, device_cache=str(_cache_file(tmp_path)))
+    name = emu.state.fleet.list_devices('tuya_iotcore')[0].id
+    client.get_devices([name])
+    time.sleep(1.0)
+    before = stats(emu)['BatchQueryDeviceDetail']
+    started = time.monotonic()
+    for _dummy in range(12):
+        client._directory = None          # pylint: disable=protected-access  # read through the cache, as a new run would
+        assert name in client.get_devices([name])
+    assert stats(emu)['BatchQueryDeviceDetail'] - before == 12      # none refused and retried
+    assert time.monotonic() - started >= 2.0                        # 5, then 5 a second later, then 2
+
+
 def _upgrade_set(emu, client, count):
     ids = scenarios(emu)['outdated_online_devices']
     devices = client.get_devices(ids)
