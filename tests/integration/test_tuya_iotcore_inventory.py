@@ -4,7 +4,7 @@
 
 import json
 
-from conftest import IOTCORE_SECRET, inventory_file, list_inventory, run_inventory  # pylint: disable=import-error
+from conftest import IOTCORE_SECRET, inventory_file, list_inventory, run_inventory, task  # pylint: disable=import-error
 
 P = 'tuya_iotcore'
 AK = 'fleetota-iotcore-ak'
@@ -38,6 +38,16 @@ def test_every_device_is_a_host_with_its_vars(emulator, tmp_path):
     assert 'QueryDeviceDetail' not in actions
     device_secret = emulator.server.state.fleet.device(P, truth[0]['id']).extra['device_secret']
     assert device_secret not in json.dumps(data)
+
+
+def test_the_inventory_fills_the_device_cache_for_the_modules(emulator, tmp_path, playbook):
+    inventory(emulator, tmp_path)
+    listed = emulator.actions()['QueryDeviceByStatus']
+    ids = [d['id'] for d in emulator.devices(platform=P)][:6]
+    run = playbook([task('fleetota.cloud.firmware_info', ignore_errors=False, devices=ids)], connection=emulator.connection(platform=P))
+    assert run.rc == 0, run.output
+    assert [d['id'] for d in run.data['out']['devices']] == ids
+    assert emulator.actions()['QueryDeviceByStatus'] == listed     # the module read the products from the inventory's listing
 
 
 def test_cloud_strings_are_never_templated(emulator, tmp_path):
