@@ -295,6 +295,7 @@ class TuyaIotCoreClient(PlatformClient):
         path = cache_path(device_cache, DEVICE_CACHE_FILE)
         self._device_cache = AccountCache(path, transport.endpoint, access_key) if path else None
         self._tasks_seen_active = set()
+        self._job_devices = {}       # JobId -> the DeviceNames this run created it for
         self._pacer = ActionPacer(ACTION_LIMITS, sleep=transport.retry.sleep)
 
     # -- calls ----------------------------------------------------------------------------------
@@ -586,6 +587,7 @@ class TuyaIotCoreClient(PlatformClient):
             return dict((name, StartResult(StartResult.FAILED, '%s answered without a JobId' % what)) for name in names)
         job_id = str(job_id)
         self._remember_job(job_id)
+        self._job_devices[job_id] = set(names)
         return dict((name, StartResult(StartResult.STARTED, job=job_id)) for name in names)
 
     def _after_ambiguous_create(self, firmware, names, exc):
@@ -618,6 +620,9 @@ class TuyaIotCoreClient(PlatformClient):
             self._remember_job(device.extra.get('task_job'))
         tasks = {}
         for job_id in self.jobs:
+            names = self._job_devices.get(job_id)
+            if names is not None and names.isdisjoint(wanted):
+                continue    # every device of this job has finished: its tasks are not read again
             for task in self._tasks_of(job_id):
                 name = field(task, 'DeviceName')
                 if name in wanted:

@@ -340,6 +340,22 @@ def test_jobs_are_chunked_to_the_device_limit(emu, monkeypatch):
     assert sorted(r.job for r in results.values()) == sorted([client.jobs[0]] * 2 + [client.jobs[1]])
 
 
+def test_polls_read_only_the_jobs_of_devices_still_upgrading(emu, monkeypatch):
+    monkeypatch.setattr(iot, 'JOB_DEVICE_LIMIT', 2)
+    client = client_for(emu)
+    devices, firmware = _upgrade_set(emu, client, 3)
+    results = client.start_upgrade(firmware, devices)
+    first, second = client.jobs
+    assert sum(1 for r in results.values() if r.job == first) == 2
+    before = stats(emu).get('ListOTATaskByJob', 0)
+    progress = client.poll(devices)
+    assert stats(emu)['ListOTATaskByJob'] == before + 2 and set(progress) == set(d.id for d in devices)
+    last = [d for d in devices if results[d.id].job == second]       # the others are done, as far as the engine is concerned
+    progress = client.poll(last)
+    assert stats(emu)['ListOTATaskByJob'] == before + 3              # the first job's tasks were not read again
+    assert set(progress) == set(d.id for d in last) and progress[last[0].id].state in (Progress.UPGRADING, Progress.IDLE)
+
+
 def test_a_dropped_create_is_not_repeated_and_reported_unknown(emu):
     import requests  # pylint: disable=import-outside-toplevel
     requests.post(emu.url + '/_emulator/faults', json={'rules': [{'kind': 'drop', 'query': 'Action=CreateOTAStaticUpgradeJob'}]}, timeout=10)
