@@ -46,6 +46,18 @@ options:
       - Only devices that are online now.
     type: bool
     default: false
+  firmware_versions:
+    description:
+      - Read each device's firmware version into C(fleetota_firmware_version).
+      - V(false) leaves C(fleetota_firmware_version) unset on every host, and spares the reads the version costs where the vendor's
+        device listing lacks it. On Tuya that is one request per device (at 10 requests a second, 10,000 devices took 17 minutes with
+        versions and 8 seconds without, against the emulator). On Tuya IoT Core it is one C(BatchQueryDeviceDetail) call per 100 devices
+        at 5 calls a second (27 seconds with versions, 7 without). On Magewell and EnOS the listing carries the version at no cost.
+      - The P(fleetota.cloud.firmware_rollout#role) role and the modules read the versions they act on themselves, so an inventory for
+        rollouts (an AWX inventory source synced at each launch, say) does not need them.
+      - A cached inventory made without versions is never served to a configuration that asks for them.
+    type: bool
+    default: true
 '''
 
 EXAMPLES = r'''
@@ -108,6 +120,15 @@ max_concurrency: 8
 keyed_groups:
   - key: fleetota_product
     prefix: product
+
+---
+# rollout.fleetota.yml: the hosts for firmware_rollout, without firmware versions: the role reads
+# them itself, and a Tuya inventory without them is one request per 200 devices, not one per device
+plugin: fleetota.cloud.devices
+platform: tuya
+endpoint: https://openapi.tuyaeu.com
+access_key: your-access-id
+firmware_versions: false
 '''
 
 from ansible.errors import AnsibleError
@@ -131,7 +152,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._read_config_data(path)
         options = dict((name, self.get_option(name)) for name in CONNECTION_OPTIONS)
 
+        firmware_versions = self.get_option('firmware_versions')
         cache_key = self.get_cache_key(path)
+        if not firmware_versions:
+            # Its own entry: a listing without versions must never answer a configuration that wants them.
+            cache_key += '_without_firmware_versions'
         use_cache = self.get_option('cache') and cache
         update_cache = self.get_option('cache') and not cache
         raw = None
@@ -141,26 +166,26 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             except KeyError:
                 update_cache = True
         if raw is None:
-            raw = self._fetch(options)
+            raw = self._fetch(options, firmware_versions)
         if update_cache:
             self._cache[cache_key] = raw
         # The cached payload is shared; build from copies so filters never alter it.
-        self._populate(options['platform'], [Device.from_dict(dict(entry, extra=dict(entry.get('extra') or {}))) for entry in raw])
+        self._populate(options['platform'], firmware_versions, [Device.from_dict(dict(entry, extra=dict(entry.get('extra') or {}))) for entry in raw])
 
-    def _fetch(self, options):
+    def _fetch(self, options, firmware_versions):
         if not HAS_REQUESTS:
             raise AnsibleError('the fleetota.cloud.devices inventory needs the Python library requests on the controller (pip install requests)')
         client = None
         try:
             client = create_client(options)
-            return [device.to_dict() for device in client.list_devices()]
+            return [device.to_dict() for device in client.list_devices(firmware_versions=firmware_versions)]
         except FleetotaError as exc:
             raise AnsibleError('fleetota.cloud.devices: %s' % exc)
         finally:
             if client is not None:
                 client.close()
 
-    def _populate(self, platform, devices):
+    def _populate(self, platform, firmware_versions, devices):
         products = set(str(product) for product in self.get_option('products') or [])
         online_only = self.get_option('online_only')
         by_name = self.get_option('hostname') == 'name'
@@ -187,6 +212,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 'fleetota_online': device.online,
                 'ansible_connection': 'local',
             }
+            if not firmware_versions:
+                del hostvars['fleetota_firmware_version']
             for key, value in hostvars.items():
                 self.inventory.set_variable(host, key, value)
             variables = self.inventory.get_host(host).get_vars()

@@ -69,8 +69,12 @@ class PlatformClient:
         """End the session (logout) and release connections. Never raises."""
         self.transport.close()
 
-    def list_devices(self):
-        """Every device the credentials can see, as Device objects."""
+    def list_devices(self, firmware_versions=True):
+        """Every device the credentials can see, as Device objects.
+
+        With firmware_versions=False the caller does not need current_version: a platform whose
+        listing lacks it skips the extra reads (current_version is then None).
+        """
         raise NotImplementedError
 
     def get_devices(self, ids):

@@ -103,3 +103,11 @@ def test_org_from_the_environment_and_missing_org_names_the_fix(emulator, tmp_pa
     proc = run_inventory(path, env={'FLEETOTA_SECRET_KEY': ENOS_SECRET}, args=('--list', '-vvv'))
     assert 'platform enos needs org_id: set option org_id or env FLEETOTA_ORG_ID' in proc.stdout + proc.stderr
     assert emulator.control('GET', '/stats')['total'] == calls
+
+
+def test_without_firmware_versions_the_variable_is_unset(emulator, tmp_path):
+    truth = emulator.devices('enos')
+    data = inventory(emulator, tmp_path, firmware_versions=False)
+    assert sorted(data['fleetota_enos']['hosts']) == sorted(d['id'] for d in truth)
+    assert not any('fleetota_firmware_version' in hostvars for hostvars in data['_meta']['hostvars'].values())
+    assert data['_meta']['hostvars'][truth[0]['id']]['fleetota_product'] == truth[0]['product']

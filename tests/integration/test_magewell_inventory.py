@@ -84,3 +84,11 @@ def test_missing_platform_names_the_fix(emulator, tmp_path):
     proc = run_inventory(path, env={'FLEETOTA_PASSWORD': PASSWORD}, args=('--list', '-vvv'))
     assert "Required config 'platform'" in proc.stdout + proc.stderr
     assert emulator.control('GET', '/stats')['total'] == 0
+
+
+def test_without_firmware_versions_the_variable_is_unset(emulator, tmp_path):
+    truth = emulator.devices()
+    data = inventory(emulator, tmp_path, firmware_versions=False)
+    assert sorted(data['fleetota_magewell']['hosts']) == sorted(d['id'] for d in truth)
+    assert not any('fleetota_firmware_version' in hostvars for hostvars in data['_meta']['hostvars'].values())
+    assert data['_meta']['hostvars'][truth[0]['id']]['fleetota_product'] == truth[0]['product']

@@ -66,6 +66,18 @@ def test_listing_pages_by_200_and_counts_calls_exactly_across_threads(fresh, tmp
     assert tuya.api_calls == fresh.state.stats.snapshot()['total'] == 1 + 3 + 450
 
 
+def test_listing_without_firmware_versions_reads_no_firmware(fresh, tmp_path):
+    tuya = client(fresh, tmp_path)
+    devices = tuya.list_devices(firmware_versions=False)
+    truth = dict((d.id, d) for d in fresh.state.fleet.list_devices('tuya'))
+    assert sorted(d.id for d in devices) == sorted(truth)
+    for device in devices:
+        assert device.current_version is None
+        assert (device.name, device.product, device.online) == (truth[device.id].name, truth[device.id].product, truth[device.id].online)
+    # the token and the three pages of 200; not one firmware read
+    assert fresh.state.stats.snapshot()['total'] == 1 + 3
+
+
 def test_token_is_refreshed_before_expiry_with_the_single_use_refresh_token(tmp_path):
     with EmulatorServer(devices=3, tuya_token_ttl=61.5, tuya_client_id=CLIENT_ID, tuya_secret=SECRET, quiet=True) as emu:
         tuya = client(emu, tmp_path)

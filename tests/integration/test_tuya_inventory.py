@@ -64,3 +64,30 @@ def test_wrong_secret_fails_clearly(emulator, tmp_path):
     assert 'sign invalid' in output and 'secret_key' in output
     assert 'not-the-secret-1234' not in output
     assert emulator.control('GET', '/stats')['total'] == 1
+
+
+def test_without_firmware_versions_only_the_listing_is_read(emulator, tmp_path):
+    truth = emulator.devices(platform='tuya')
+    data = inventory(emulator, tmp_path, firmware_versions=False, keyed_groups=[{'key': 'fleetota_product', 'prefix': 'product'}])
+    assert sorted(data['fleetota_tuya']['hosts']) == sorted(d['id'] for d in truth)
+    hostvars = data['_meta']['hostvars'][truth[0]['id']]
+    assert 'fleetota_firmware_version' not in hostvars
+    assert (hostvars['fleetota_product'], hostvars['fleetota_online']) == (truth[0]['product'], truth[0]['online'])
+    assert truth[0]['id'] in data['product_' + truth[0]['product']]['hosts']
+    # the token and one page of up to 200 devices: no firmware read
+    assert emulator.control('GET', '/stats')['total'] == 2
+
+
+def test_a_cache_without_versions_never_answers_a_configuration_that_wants_them(emulator, tmp_path):
+    truth = emulator.devices(platform='tuya')
+    options = dict(cache=True, cache_plugin='ansible.builtin.jsonfile', cache_connection=str(tmp_path / 'cache'), cache_timeout=3600)
+    lean = inventory(emulator, tmp_path, firmware_versions=False, **options)
+    assert 'fleetota_firmware_version' not in lean['_meta']['hostvars'][truth[0]['id']]
+    full = inventory(emulator, tmp_path, **options)
+    assert full['_meta']['hostvars'][truth[0]['id']]['fleetota_firmware_version'] == truth[0]['firmware_version']
+    assert emulator.count('GET /v2.0/cloud/thing/%s/firmware' % truth[0]['id']) == 1
+    # each configuration now answers from its own cache entry
+    calls = emulator.control('GET', '/stats')['total']
+    assert inventory(emulator, tmp_path, firmware_versions=False, **options) == lean
+    assert inventory(emulator, tmp_path, **options) == full
+    assert emulator.control('GET', '/stats')['total'] == calls

@@ -98,3 +98,14 @@ def test_missing_secret_names_the_fix(emulator, tmp_path):
     proc = run_inventory(path, args=('--list', '-vvv'))
     assert 'platform tuya_iotcore needs secret_key' in proc.stdout + proc.stderr
     assert emulator.control('GET', '/stats')['total'] == 0
+
+
+def test_without_firmware_versions_only_the_listing_is_read(emulator, tmp_path):
+    truth = emulator.devices(platform=P)
+    data = inventory(emulator, tmp_path, firmware_versions=False)
+    assert sorted(data['fleetota_tuya_iotcore']['hosts']) == sorted(d['id'] for d in truth)
+    for sample in truth:
+        hostvars = data['_meta']['hostvars'][sample['id']]
+        assert 'fleetota_firmware_version' not in hostvars
+        assert (hostvars['fleetota_product'], hostvars['fleetota_online']) == (sample['product'], sample['online'])
+    assert set(emulator.actions()) == {'QueryDeviceByStatus'}

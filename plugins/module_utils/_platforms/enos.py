@@ -390,7 +390,8 @@ class EnosClient(PlatformClient):
 
     # -- reads -------------------------------------------------------------------------------
 
-    def list_devices(self):
+    def list_devices(self, firmware_versions=True):
+        # The search's projection carries the firmware version: nothing to skip without it.
         items = self._search(PATH_DEVICES, 'search', projection=DEVICE_PROJECTION, what='EnOS device search')
         return [normalize_device(item) for item in items]
 

@@ -210,7 +210,8 @@ class MagewellClient(PlatformClient):
 
     # -- reads ---------------------------------------------------------------------------
 
-    def list_devices(self, family=0):
+    def list_devices(self, firmware_versions=True, family=0):
+        # The listing carries the firmware version: nothing to skip without it.
         body = self._call('GET', PATH_DEVICES, params={'id': 0, 'module': family}, what='Magewell get-devs')
         return [normalize_device(dev) for dev in body.get('devs') or []]
 
@@ -232,7 +233,7 @@ class MagewellClient(PlatformClient):
         wanted = set(ids)
         devices = []
         for family in sorted(families) if families else [0]:
-            devices.extend(self.list_devices(family))
+            devices.extend(self.list_devices(family=family))
         return dict((device.id, device) for device in devices if device.id in wanted)
 
     def list_firmwares(self, devices=None, product=None, hardware_version=None):

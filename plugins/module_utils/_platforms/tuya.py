@@ -452,7 +452,7 @@ class TuyaClient(PlatformClient):
         channels = self._map(lambda info: self._firmware(info['id']), infos)
         return [normalize_device(info, chans) for info, chans in zip(infos, channels)]
 
-    def list_devices(self):
+    def list_devices(self, firmware_versions=True):
         infos = []
         last_row_key = None
         while True:
@@ -465,6 +465,9 @@ class TuyaClient(PlatformClient):
             last_row_key = result.get('last_row_key')
             if not result.get('has_more') or not page or not last_row_key:
                 break
+        if not firmware_versions:
+            # The listing has no firmware field; a version costs one request per device.
+            return [normalize_device(info, {}) for info in infos]
         return self._with_firmware(infos)
 
     def get_devices(self, ids):

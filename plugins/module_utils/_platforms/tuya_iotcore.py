@@ -427,10 +427,12 @@ class TuyaIotCoreClient(PlatformClient):
                     details[field(entry, 'DeviceName')] = entry
         return details
 
-    def list_devices(self):
+    def list_devices(self, firmware_versions=True):
         directory = self._device_directory()
         infos = [directory[name] for name in sorted(directory)]
-        details = self._details(infos)
+        # Only BatchQueryDeviceDetail has FirmwareVersion (100 devices a call, 5 calls a second);
+        # the listing has the rest.
+        details = self._details(infos) if firmware_versions else {}
         return [normalize_device(info, details.get(field(info, 'DeviceName'))) for info in infos]
 
     def get_devices(self, ids):

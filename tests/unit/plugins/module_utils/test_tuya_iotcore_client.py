@@ -191,6 +191,16 @@ def test_pascal_case_answers_read_the_same(emu):
     assert all(d.current_version for d in pascal) and len(pascal) == 40
 
 
+def test_listing_without_firmware_versions_reads_no_detail(emu):
+    devices = client_for(emu).list_devices(firmware_versions=False)
+    truth = dict((d.id, d) for d in emu.state.fleet.list_devices('tuya_iotcore'))
+    assert sorted(d.id for d in devices) == sorted(truth)
+    for device in devices:
+        assert device.current_version is None
+        assert (device.product, device.online) == (truth[device.id].product, truth[device.id].online)
+    assert set(stats(emu)) == {'QueryDeviceByStatus'}
+
+
 def test_devices_are_listed_in_batches_without_the_device_secret(emu):
     client = client_for(emu)
     devices = client.list_devices()
