@@ -13,7 +13,11 @@ description:
     product, hardware and firmware version as host variables, and a group per platform.
   - Uses a configuration file ending in C(fleetota.yml) or C(fleetota.yaml).
   - Supports C(compose), C(groups) and C(keyed_groups), and inventory caching (a cached run makes no API call).
-  - Device hosts run their tasks on the controller (C(ansible_connection=local)).
+  - Device hosts run their tasks on the controller (C(ansible_connection=local)), with the Python that runs Ansible (the group
+    C(fleetota_<platform>) sets C(ansible_python_interpreter) to C({{ ansible_playbook_python }}), so modules find the C(requests)
+    library of Ansible's own environment whatever C(python3) is first on C(PATH); with C(pipx), Ansible's venv is not on C(PATH)).
+  - Your own C(ansible_python_interpreter) wins, from C(group_vars), C(host_vars), C(compose), play vars or extra vars.
+    Set it when the Python that runs Ansible lacks C(requests) and another one has it.
 author:
   - fleetota.cloud developers (@fleetota)
 extends_documentation_fragment:
@@ -74,8 +78,6 @@ keyed_groups:
     prefix: firmware
 groups:
   offline: not fleetota_online
-compose:
-  ansible_python_interpreter: ansible_playbook_python
 
 ---
 # online encoders of product 770 only, cached for an hour
@@ -133,6 +135,7 @@ firmware_versions: false
 
 from ansible.errors import AnsibleError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.template import trust_as_template
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._client import CONNECTION_OPTIONS, create_client
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import FleetotaError
@@ -191,6 +194,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         by_name = self.get_option('hostname') == 'name'
         strict = self.get_option('strict')
         platform_group = self.inventory.add_group('fleetota_%s' % platform)
+        # The device hosts run their modules on the controller: with the Python that runs Ansible,
+        # which has requests, not whatever python3 interpreter discovery finds (a pipx-installed
+        # Ansible's venv is not on PATH). A template, resolved when a task runs, so that it holds in
+        # AWX too, where the inventory sync and the job may run in different execution environments.
+        # A group variable, so that any ansible_python_interpreter of the user's (group_vars,
+        # host_vars, compose, play vars, extra vars) wins over it.
+        self.inventory.set_variable(platform_group, 'ansible_python_interpreter', trust_as_template('{{ ansible_playbook_python }}'))
         taken = set()
         for device in sorted(devices, key=lambda d: d.id):
             if products and device.product not in products:

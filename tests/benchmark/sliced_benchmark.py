@@ -50,7 +50,8 @@ def main():
             emulator.control('POST', '/reset')
             outdated = set(emulator.control('GET', '/scenarios?platform=magewell')['outdated_online_devices'])
             emulator.reset_stats()
-            jobs = [awx_runner.Job(workdir / ('k%d-%d' % (count, number)), collections, credential_env, hosts, extravars, 'slice%d' % number)
+            jobs = [awx_runner.Job(workdir / ('k%d-%d' % (count, number)), collections, credential_env, hosts, extravars, 'slice%d' % number,
+                                   hostvars.groups)
                     for number, hosts in enumerate(awx_runner.slices(hostvars, count))]
             start = time.monotonic()
             for job in jobs:

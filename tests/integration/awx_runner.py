@@ -23,6 +23,8 @@ import ansible_runner
 import yaml
 from jinja2.sandbox import SandboxedEnvironment
 
+from userland import copy_tree_from_git  # pylint: disable=import-error
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CREDENTIAL_TYPES = REPO / 'playbooks' / 'files' / 'awx' / 'credential_types'
 PROJECT = REPO / 'extensions' / 'awx' / 'project'
@@ -51,16 +53,29 @@ def base_env(collections_path):
     return env
 
 
+class Inventory(dict):
+    """What an inventory update stores: host -> its own vars, and `groups`: group -> {'vars', 'hosts'}."""
+
+    def __init__(self, hostvars, groups):
+        super().__init__(hostvars)
+        self.groups = groups
+
+
 def inventory_update(workdir, collections_path, credential_env):
-    """Run the project's inventory source once; returns the hosts with their vars, as AWX stores them."""
+    """Run the project's inventory source once, as AWX does (ansible-inventory --list --export: group vars stay on
+    their groups); returns the hosts with their vars and the groups with theirs, as AWX stores them."""
     source = workdir / 'fleet.fleetota.yml'
     shutil.copy(PROJECT / 'inventories' / 'fleet.fleetota.yml', source)
     env = base_env(collections_path)
     env.update(credential_env)
-    proc = subprocess.run(['ansible-inventory', '-i', str(source), '--list'], capture_output=True, text=True, env=env, timeout=600, check=False)
+    proc = subprocess.run(['ansible-inventory', '-i', str(source), '--list', '--export'], capture_output=True, text=True, env=env, timeout=600,
+                          check=False)
     if proc.returncode != 0:
         raise RuntimeError('inventory update failed: %s' % (proc.stdout + proc.stderr))
-    return json.loads(proc.stdout)['_meta']['hostvars']
+    data = json.loads(proc.stdout)
+    groups = dict((name, {'vars': entry.get('vars') or {}, 'hosts': entry.get('hosts') or []})
+                  for name, entry in data.items() if name not in ('_meta', 'all', 'ungrouped'))
+    return Inventory(data['_meta']['hostvars'], groups)
 
 
 def slices(hostvars, count):
@@ -72,16 +87,19 @@ def slices(hostvars, count):
 class Job:
     """One ansible-runner job (one AWX job, or one slice of a sliced job)."""
 
-    def __init__(self, root, collections_path, credential_env, hosts, extravars, ident='job'):
+    def __init__(self, root, collections_path, credential_env, hosts, extravars, ident='job', groups=None, envvars=None):
+        """`hosts`: host -> vars; `groups`: the inventory's groups (Inventory.groups), of which the job gets the hosts it has.
+        The project is what a project sync gets: the files git holds under extensions/awx/project."""
         self.root = pathlib.Path(root)
         self.ident = ident
-        (self.root / 'project').mkdir(parents=True, exist_ok=True)
-        (self.root / 'inventory').mkdir(exist_ok=True)
+        (self.root / 'inventory').mkdir(parents=True, exist_ok=True)
         (self.root / 'env').mkdir(exist_ok=True)
-        for name in ('rollout.yml', 'inventory_report.yml'):
-            shutil.copy(PROJECT / name, self.root / 'project' / name)
-        (self.root / 'inventory' / 'hosts.json').write_text(json.dumps({'all': {'hosts': hosts}}))
+        copy_tree_from_git('extensions/awx/project', self.root / 'project')
+        children = dict((name, {'vars': group['vars'], 'hosts': dict((host, {}) for host in group['hosts'] if host in hosts)})
+                        for name, group in (groups or {}).items())
+        (self.root / 'inventory' / 'hosts.json').write_text(json.dumps({'all': {'hosts': hosts, 'children': children}}))
         self.envvars = dict(credential_env, ANSIBLE_COLLECTIONS_PATH=collections_path, ANSIBLE_NOCOLOR='1', ANSIBLE_LOCALHOST_WARNING='False')
+        self.envvars.update(envvars or {})
         self.extravars = extravars
         self.hosts = hosts
         self.runner = None

@@ -59,19 +59,19 @@ def test_survey_answers_are_valid_role_input():
 
 def test_rollout_through_ansible_runner_with_only_the_injected_environment(emulator, tmp_path):
     credential_env = magewell_env(emulator)
-    hostvars = awx_runner.inventory_update(tmp_path, collections_path(), credential_env)
-    assert set(hostvars) == set(device['id'] for device in emulator.devices())
+    inventory = awx_runner.inventory_update(tmp_path, collections_path(), credential_env)
+    assert set(inventory) == set(device['id'] for device in emulator.devices())
     # the job runs on the online devices (a host filter, or online_only in the source)
-    hostvars = dict((host, values) for host, values in hostvars.items() if values['fleetota_online'])
+    hostvars = dict((host, values) for host, values in inventory.items() if values['fleetota_online'])
     outdated = set(emulator.scenarios()['outdated_online_devices'])
 
-    dry = awx_runner.Job(tmp_path / 'dry', collections_path(), credential_env, hostvars, SURVEY_ANSWERS, 'dry').run(check=True)
+    dry = awx_runner.Job(tmp_path / 'dry', collections_path(), credential_env, hostvars, SURVEY_ANSWERS, 'dry', inventory.groups).run(check=True)
     assert dry.status == 'successful', dry.stdout()[-3000:]
     assert emulator.writes() == {}
     dry_outcomes = dry.host_outcomes()
     assert set(host for host, (_event, changed, _outcome) in dry_outcomes.items() if changed) == outdated
 
-    job = awx_runner.Job(tmp_path / 'job', collections_path(), credential_env, hostvars, SURVEY_ANSWERS).run()
+    job = awx_runner.Job(tmp_path / 'job', collections_path(), credential_env, hostvars, SURVEY_ANSWERS, groups=inventory.groups).run()
     outcomes = job.host_outcomes()
     assert set(outcomes) == set(hostvars)  # every host has its event
     # changed only for devices that were upgraded, on their own host, and on no other event
@@ -89,10 +89,11 @@ def test_rollout_through_ansible_runner_with_only_the_injected_environment(emula
 def test_sliced_rollout_upgrades_every_device_once(emulator, tmp_path):
     """AWX job slicing: K=4 runner processes at once, each with its slice, against one cloud."""
     credential_env = magewell_env(emulator)
-    hostvars = awx_runner.inventory_update(tmp_path, collections_path(), credential_env)
-    online = dict((host, values) for host, values in hostvars.items() if values['fleetota_online'])
+    inventory = awx_runner.inventory_update(tmp_path, collections_path(), credential_env)
+    online = dict((host, values) for host, values in inventory.items() if values['fleetota_online'])
     outdated = set(emulator.scenarios()['outdated_online_devices'])
-    jobs = [awx_runner.Job(tmp_path / ('slice%d' % number), collections_path(), credential_env, hosts, SURVEY_ANSWERS, 'slice%d' % number)
+    jobs = [awx_runner.Job(tmp_path / ('slice%d' % number), collections_path(), credential_env, hosts, SURVEY_ANSWERS, 'slice%d' % number,
+                           inventory.groups)
             for number, hosts in enumerate(awx_runner.slices(online, 4))]
     assert sorted(host for job in jobs for host in job.hosts) == sorted(online)
     for job in jobs:

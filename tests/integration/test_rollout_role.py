@@ -210,9 +210,11 @@ def test_interrupted_rollout_resumes_without_restarting(emulator, tmp_path, play
 def test_static_inventory_with_own_id_variable(emulator, tmp_path):
     ids = sorted(outdated(emulator))[:2]
     inventory = tmp_path / 'static.yml'
-    hosts = dict(('encoder-%d' % n, {'serial': device_id, 'ansible_connection': 'local'}) for n, device_id in enumerate(ids))
-    hosts['encoder-without-id'] = {'ansible_connection': 'local'}
-    inventory.write_text(json.dumps({'all': {'hosts': hosts}}))
+    hosts = dict(('encoder-%d' % n, {'serial': device_id}) for n, device_id in enumerate(ids))
+    hosts['encoder-without-id'] = {}
+    # What the role's README tells users of an inventory of their own to set on the device hosts.
+    inventory.write_text(json.dumps({'all': {'hosts': hosts, 'vars': {'ansible_connection': 'local',
+                                                                      'ansible_python_interpreter': '{{ ansible_playbook_python }}'}}}))
     connection = dict(emulator.connection())
     run = run_rollout(emulator, tmp_path, {'firmware_rollout_device_id_var': 'serial', 'firmware_rollout_connection': connection,
                                            'firmware_rollout_waves': []}, inventory=inventory, env={})
