@@ -18,6 +18,9 @@ outdated, and measures with real ansible-inventory / ansible-playbook runs:
 - floor: a play over the same hosts with one per-host set_fact;
 - rollout: the collection's rollout playbook (the role: plan, waves, verify, per-host outcome),
   wall time and API calls by endpoint from the emulator's counters;
+- the role as users write it: a `roles:` play with the connection in play-level module_defaults and no
+  FLEETOTA_* environment, on the fleet reset to its seed, and its re-run; ansible-core's per-host
+  argument validation (which `roles:` cannot turn off) timed apart;
 - naive: firmware_upgrade once per host, over every host (at most 1,000; with --naive-devices, an evenly
   spaced sample, scaled to every host).
 
@@ -246,7 +249,47 @@ def benchmark(args, workdir):
         if proc.returncode != 2:
             must(proc, 'the re-run')
         figures['rollout']['rerun_seconds'] = round(rerun, 2)
-        figures['rollout']['rerun_changed_hosts'] = sum(1 for line in proc.stdout.splitlines() if ' changed=' in line and ' changed=0 ' not in line)
+        figures['rollout']['rerun_changed_hosts'] = changed_hosts(proc)
+
+        # -- the role as a user writes it: roles:, connection in play-level module_defaults ----------
+        # The same fleet again (the emulator reset to its seed), no FLEETOTA_* in the environment, the
+        # role under roles: (so ansible-core's own per-host argument validation runs, timed apart).
+        emulator.control('POST', '/reset')
+        shutil.rmtree(str(client_caches), ignore_errors=True)
+        user_env = dict((key, value) for key, value in env.items() if not key.startswith('FLEETOTA_'))
+        # Its inventory names the connection in the file, as a user's does; filled once, untimed, so that
+        # both forms start from a cached inventory.
+        user_inventory = write_yaml_json(workdir / 'user.fleetota.yml', dict(plugin_options, **connection_options(platform, emulator.url)))
+        must(subprocess.run(['ansible-inventory', '-i', str(user_inventory), '--list', '--output', os.devnull], env=user_env, cwd=str(workdir),
+                            capture_output=True, text=True, check=False), 'ansible-inventory of the roles: play')
+        user_play = write_yaml_json(workdir / 'user-roles.yml', [{
+            'name': 'Roll the newest firmware out', 'hosts': 'all', 'gather_facts': False,
+            'module_defaults': {'group/fleetota.cloud.firmware': connection_options(platform, emulator.url)},
+            'roles': [{'role': 'fleetota.cloud.firmware_rollout',
+                       'vars': {'firmware_rollout_poll_interval': args.poll_interval, 'firmware_rollout_waves': args.waves}}]}])
+        emulator.reset_stats()
+        times_env, user_times = task_times(workdir, 'user')
+        proc, user = timed(['ansible-playbook', '-i', str(user_inventory), str(user_play)], dict(user_env, **times_env), workdir, 'user')
+        upgraded = [device['id'] for device in emulator.control('GET', '/devices?platform=%s' % platform) if device['upgrade_count']]
+        # Exit 2 with hosts the vendor refuses, as for the playbook; but it must have upgraded something.
+        if proc.returncode not in (0, 2) or (outdated and not upgraded):
+            must(subprocess.CompletedProcess(proc.args, proc.returncode or 1, proc.stdout, proc.stderr), 'the roles: play')
+        user_tasks = breakdown(user_times())
+        validation = user_tasks['per_host_tasks'].get(PER_HOST_TASKS[0], 0.0)
+        times_env, user_rerun_times = task_times(workdir, 'user-rerun')
+        rerun_proc, user_rerun = timed(['ansible-playbook', '-i', str(user_inventory), str(user_play)], dict(user_env, **times_env), workdir,
+                                       'user re-run')
+        if rerun_proc.returncode != 2:
+            must(rerun_proc, 'the roles: play re-run')
+        rerun_validation = breakdown(user_rerun_times())['per_host_tasks'].get(PER_HOST_TASKS[0], 0.0)
+        figures['user_roles_form'] = {
+            'seconds': round(user, 2), 'vs_floor': round(user / floor, 2), 'argument_validation_seconds': validation,
+            'vs_floor_without_validation': round((user - validation) / floor, 2), 'api_calls': emulator.stats()['total'],
+            'devices_upgraded': len(upgraded), 'all_outdated_upgraded': set(upgraded) == outdated, 'tasks': user_tasks,
+            'rerun_seconds': round(user_rerun, 2), 'rerun_vs_floor': round(user_rerun / floor, 2),
+            'rerun_argument_validation_seconds': rerun_validation,
+            'rerun_vs_floor_without_validation': round((user_rerun - rerun_validation) / floor, 2),
+            'rerun_changed_hosts': changed_hosts(rerun_proc)}
 
         # -- naive: one firmware_upgrade per host --------------------------------------------
         # Over every host of the play, as a user without the role would run it: the outdated
@@ -278,6 +321,21 @@ def benchmark(args, workdir):
     return figures
 
 
+def changed_hosts(proc):
+    return sum(1 for line in proc.stdout.splitlines() if ' changed=' in line and ' changed=0 ' not in line)
+
+
+# FLEETOTA_* variable -> the connection option a user writes in module_defaults instead.
+OPTION_OF_ENV = {'FLEETOTA_USERNAME': 'username', 'FLEETOTA_PASSWORD': 'password', 'FLEETOTA_ACCESS_KEY': 'access_key',
+                 'FLEETOTA_SECRET_KEY': 'secret_key', 'FLEETOTA_ORG_ID': 'org_id', 'FLEETOTA_TOKEN_CACHE': 'token_cache'}
+
+
+def connection_options(platform, endpoint):
+    options = {'platform': platform, 'endpoint': endpoint}
+    options.update((OPTION_OF_ENV[name], value) for name, value in PLATFORMS[platform]['env'].items())
+    return options
+
+
 def naive_sample(hosts, count):
     """count hosts evenly spaced over all of them: the emulator makes devices outdated at random, so the sample
     holds about the same share of outdated ones (the figures report how many it got)."""
@@ -290,6 +348,9 @@ def targets(figures):
         'inventory through the plugin <= 1.5x the static file': figures['inventory']['plugin_vs_static'] <= 1.5,
         'inventory with firmware_versions: false <= 1.5x its static file': figures['inventory']['without_versions_vs_static'] <= 1.5,
         'rollout <= 2x the floor (the target is set at 10,000 devices)': figures['rollout']['vs_floor'] <= 2.0,
+        'roles: form without ansible-core\'s per-host argument validation <= 2x the floor':
+            figures['user_roles_form']['vs_floor_without_validation'] <= 2.0,
+        'roles: form re-changes nothing': figures['user_roles_form']['rerun_changed_hosts'] == 0,
         'every outdated device the vendor accepts upgraded once, re-run changes nothing':
             figures['rollout']['devices_upgraded'] + figures['rollout']['failed_hosts'] >= figures['outdated']
             and figures['rollout']['rerun_changed_hosts'] == 0,
@@ -300,7 +361,7 @@ def targets(figures):
 
 
 def show(figures):
-    inv, roll = figures['inventory'], figures['rollout']
+    inv, roll, user = figures['inventory'], figures['rollout'], figures['user_roles_form']
     rows = [
         ('platform / devices / outdated', '%s / %d / %d' % (figures['platform'], figures['devices'], figures['outdated'])),
         ('inventory: plugin (cold)', '%.2f s, %d API calls' % (inv['plugin_seconds'], inv['plugin_api_calls'])),
@@ -320,6 +381,11 @@ def show(figures):
             '%s MB' % figures['floor_controller_mb'])),
         ('  and run once for the group', '%.2f s (check, plan, waves, verify)' % roll['tasks']['once_for_the_group']),
         ('rollout re-run', '%.2f s, %d hosts changed' % (roll['rerun_seconds'], roll['rerun_changed_hosts'])),
+        ('roles: play, module_defaults', '%.2f s = %.2fx the floor; without the per-host argument validation (%.2f s) %.2fx' % (
+            user['seconds'], user['vs_floor'], user['argument_validation_seconds'], user['vs_floor_without_validation'])),
+        ('  its re-run', '%.2f s = %.2fx the floor; without the validation (%.2f s) %.2fx; %d hosts changed' % (
+            user['rerun_seconds'], user['rerun_vs_floor'], user['rerun_argument_validation_seconds'],
+            user['rerun_vs_floor_without_validation'], user['rerun_changed_hosts'])),
     ]
     if 'naive' in figures:
         naive = figures['naive']
