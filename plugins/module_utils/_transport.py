@@ -214,15 +214,15 @@ def _ssl_reason(exc):
         seen.add(id(item))
         if isinstance(item, ssl.SSLError):
             return item
-        pending.extend([getattr(item, 'reason', None), item.__cause__, item.__context__])
-        pending.extend(arg for arg in getattr(item, 'args', ()) if isinstance(arg, BaseException))
+        linked = [getattr(item, 'reason', None), item.__cause__, item.__context__] + list(getattr(item, 'args', ()))
+        pending.extend(link for link in linked if isinstance(link, BaseException))
     return None
 
 
 def _silence_insecure_request_warning(host):
     """Drop urllib3's InsecureRequestWarning for requests to this host only (the user chose validate_certs=false for it).
 
-    A filter on the message, which names the host, not on the category: requests to any other host still warn.
+    The filter matches the message, which names the host: requests to any other host still warn.
     Installed before any request is sent, so no thread races it (warnings.catch_warnings is not thread-safe).
     """
     # Imported here: urllib3 comes with requests, which may be missing when this file is imported.

@@ -125,3 +125,20 @@ def test_insecure_request_warning_is_silenced_for_the_insecure_endpoint_only():
         warned('verified-%s.example.com' % id(caught))
         warned('other-%s.example.com' % id(caught))
     assert [str(item.message).split("'")[1].split('-')[0] for item in caught] == ['verified', 'other']
+
+
+def test_tls_failure_names_the_host_the_reason_the_bundle_and_what_to_set(monkeypatch):
+    import ssl  # pylint: disable=import-outside-toplevel
+    monkeypatch.setenv('REQUESTS_CA_BUNDLE', '/env/requests-bundle.pem')
+    verify_error = ssl.SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed')
+    verify_error.verify_message = 'self-signed certificate in certificate chain'
+    wrapped = requests.exceptions.SSLError(Exception('Max retries exceeded', verify_error))
+    wrapped.reason = 'a text, not an exception'  # links that are not exceptions are skipped
+    message = Transport(ENDPOINT)._tls_failure(wrapped)  # pylint: disable=protected-access
+    assert message == ('TLS certificate verification failed for cloud.example.com (https://cloud.example.com): self-signed certificate '
+                       'in certificate chain, checked against the CA bundle /env/requests-bundle.pem from REQUESTS_CA_BUNDLE. '
+                       'Set ca_path (or FLEETOTA_CA_PATH) to the CA bundle that signed its certificate, or validate_certs=false for a lab endpoint.')
+    assert 'checked against ca_path /user/ca.pem.' in Transport(ENDPOINT, ca_path='/user/ca.pem')._tls_failure(wrapped)  # pylint: disable=protected-access
+    handshake = requests.exceptions.SSLError(ssl.SSLError(1, '[SSL: WRONG_VERSION_NUMBER] wrong version number'))
+    other = Transport(ENDPOINT)._tls_failure(handshake)  # pylint: disable=protected-access
+    assert other.startswith('TLS connection to cloud.example.com (https://cloud.example.com) failed: ') and 'HTTPS URL' in other
