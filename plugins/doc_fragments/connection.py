@@ -62,12 +62,20 @@ options:
   validate_certs:
     description:
       - Verify the TLS certificate of O(endpoint). Only turn this off for a lab endpoint.
+      - V(false) wins over O(ca_path) and over the E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE) environment variables; each
+        result of a module then carries the warning C(TLS certificate verification is disabled for) O(endpoint).
       - If not set, the value of the E(FLEETOTA_VALIDATE_CERTS) environment variable is used.
     type: bool
     default: true
   ca_path:
     description:
-      - A CA bundle file to verify O(endpoint) with, instead of the system's.
+      - A PEM file of the CA certificates to verify O(endpoint) with, instead of the default ones, or a directory of such
+        certificates prepared with C(c_rehash). When it does not exist or holds no CA certificate, that is an error before
+        any request is sent.
+      - It wins over the E(REQUESTS_CA_BUNDLE) and E(CURL_CA_BUNDLE) environment variables. Without O(ca_path) (and with
+        O(validate_certs=true)), the bundle those variables name is used when one of them is set, as C(requests) does;
+        otherwise the default CA bundle of C(requests) (normally the one of C(certifi)).
+      - If not set, the value of the E(FLEETOTA_CA_PATH) environment variable is used. An empty value counts as not set.
     type: path
   timeout:
     description:
@@ -143,6 +151,9 @@ options:
   validate_certs:
     env:
       - name: FLEETOTA_VALIDATE_CERTS
+  ca_path:
+    env:
+      - name: FLEETOTA_CA_PATH
   max_concurrency:
     env:
       - name: FLEETOTA_MAX_CONCURRENCY

@@ -133,14 +133,19 @@ access_key: your-access-id
 firmware_versions: false
 '''
 
+import os
+
 from ansible.errors import AnsibleError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.template import trust_as_template
+from ansible.utils.display import Display
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._client import CONNECTION_OPTIONS, create_client
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import FleetotaError
 from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device
 from ansible_collections.fleetota.cloud.plugins.module_utils._transport import HAS_REQUESTS
+
+display = Display()
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -154,6 +159,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
         options = dict((name, self.get_option(name)) for name in CONNECTION_OPTIONS)
+        if self.get_option_and_origin('ca_path')[1] == 'env: FLEETOTA_CA_PATH' and not os.environ.get('FLEETOTA_CA_PATH'):
+            # Empty means not set (AWX injects it so without a CA bundle); Ansible would resolve it to the working directory.
+            options['ca_path'] = None
 
         firmware_versions = self.get_option('firmware_versions')
         cache_key = self.get_cache_key(path)
@@ -181,6 +189,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         client = None
         try:
             client = create_client(options)
+            for warning in client.transport.warnings:
+                display.warning('fleetota.cloud.devices: %s' % warning)
             return [device.to_dict() for device in client.list_devices(firmware_versions=firmware_versions)]
         except FleetotaError as exc:
             raise AnsibleError('fleetota.cloud.devices: %s' % exc)

@@ -11,6 +11,7 @@ create_client() with a plain dict; everything after that is shared.
 
 import os
 import re
+import ssl
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ConfigError
 from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy, Transport
@@ -25,7 +26,7 @@ CONNECTION_OPTIONS = {
     'secret_key': ('str', 'FLEETOTA_SECRET_KEY', True),
     'org_id': ('str', 'FLEETOTA_ORG_ID', False),
     'validate_certs': ('bool', 'FLEETOTA_VALIDATE_CERTS', False),
-    'ca_path': ('path', None, False),
+    'ca_path': ('path', 'FLEETOTA_CA_PATH', False),
     'timeout': ('float', None, False),
     'max_concurrency': ('int', 'FLEETOTA_MAX_CONCURRENCY', False),
     'rate_limit': ('float', 'FLEETOTA_RATE_LIMIT', False),
@@ -154,6 +155,26 @@ def validate_connection(options):
             raise ConfigError("%s '%s' is a directory: expected the path of a cache file (it is created if missing), or off" % (name, path))
 
 
+def checked_ca_path(ca_path):
+    """The CA bundle (file or directory) to verify the endpoint with, or None; ConfigError when it cannot be one.
+
+    Empty means not set: AWX injects an empty FLEETOTA_CA_PATH for a credential without a CA bundle.
+    """
+    if not ca_path:
+        return None
+    path = os.path.expanduser(str(ca_path))
+    if os.path.isdir(path):
+        return path
+    if not os.path.isfile(path):
+        raise ConfigError("ca_path '%s' is not a file or directory: expected the path of a PEM file of the CA certificates that signed "
+                          "the endpoint's certificate (or a directory of them prepared with c_rehash)" % ca_path)
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, ValueError, OSError) as exc:
+        raise ConfigError("ca_path '%s' holds no CA certificate that can be read (%s): expected a PEM file of CA certificates" % (ca_path, exc))
+    return path
+
+
 def create_client(options, retry=None):
     """Validate the options and build the platform client with its transport."""
     validate_connection(options)
@@ -164,7 +185,7 @@ def create_client(options, retry=None):
         options['endpoint'],
         timeout=float(timeout),
         validate_certs=True if validate_certs is None else validate_certs,
-        ca_path=options.get('ca_path'),
+        ca_path=checked_ca_path(options.get('ca_path')),
         retry=retry or RetryPolicy(),
         pool_size=max(10, concurrency),
     )

@@ -49,6 +49,8 @@ def run_with_client(module, action):
     client = None
     try:
         client = create_client(connection_options(module.params))
+        for warning in client.transport.warnings:
+            module.warn(warning)
         result, failure = action(client)
         result['api_calls'] = client.api_calls
     except FleetotaError as exc:

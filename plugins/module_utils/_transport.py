@@ -11,12 +11,17 @@ is unknown after a dropped connection or a 5xx) is not repeated: OutcomeUnknownE
 the platform to re-read state before doing anything else.
 """
 
+import os
 import random
+import re
+import ssl
 import threading
 import time
 import traceback
+import warnings
 
 from email.utils import parsedate_to_datetime
+from urllib.parse import urlparse
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     ApiError,
@@ -89,10 +94,19 @@ class Transport:
         self.session = requests.Session()
         self.session.headers['User-Agent'] = USER_AGENT
         self.session.headers['Accept'] = 'application/json, text/plain, */*'
-        if ca_path:
-            self.session.verify = ca_path
+        # requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE replace session.verify, but not the verify given with
+        # each request: what the user set is passed with every request, so it wins over the environment, while
+        # proxies (HTTPS_PROXY, NO_PROXY) still come from it. Neither set: None, the environment's bundle may apply.
+        if not validate_certs:
+            self.verify = False
+        elif ca_path:
+            self.verify = ca_path
         else:
-            self.session.verify = bool(validate_certs)
+            self.verify = None
+        self.warnings = []
+        if self.verify is False and self.endpoint.lower().startswith('https://'):
+            self.warnings.append('TLS certificate verification is disabled for %s' % self.endpoint)
+            _silence_insecure_request_warning(urlparse(self.endpoint).hostname)
         adapter = requests.adapters.HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size, max_retries=0)
         self.session.mount('http://', adapter)
         self.session.mount('https://', adapter)
@@ -124,10 +138,9 @@ class Transport:
                 self.calls += 1
             try:
                 response = self.session.request(method, self.url(path), params=params, data=data, headers=headers,
-                                                files=files, timeout=self.timeout, allow_redirects=False)
+                                                files=files, timeout=self.timeout, allow_redirects=False, verify=self.verify)
             except requests.exceptions.SSLError as exc:
-                raise NetworkError('TLS verification failed for %s: %s. Set ca_path to the CA bundle that signed the endpoint, '
-                                   'or validate_certs=false for a lab endpoint.' % (self.endpoint, _short(exc)))
+                raise NetworkError(self._tls_failure(exc))
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
                 connect_failed = isinstance(exc, requests.exceptions.ConnectTimeout) or _is_connect_refused(exc)
                 if not safe_to_retry and not connect_failed:
@@ -160,6 +173,22 @@ class Transport:
                 raise ApiError('%s failed with HTTP %d' % (what, status), http_status=status)
             return response
 
+    def _tls_failure(self, exc):
+        """The message for a TLS failure: the host, why, which CA bundle was used, and what to do."""
+        host = urlparse(self.endpoint).hostname
+        reason = _ssl_reason(exc)
+        if not isinstance(reason, ssl.SSLCertVerificationError):
+            return ('TLS connection to %s (%s) failed: %s. Check that the endpoint is the HTTPS URL of the API.'
+                    % (host, self.endpoint, _short(reason or exc)))
+        if self.verify:
+            bundle = 'ca_path %s' % self.verify
+        else:
+            variable = next((name for name in ('REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE') if os.environ.get(name)), None)
+            bundle = 'the CA bundle %s from %s' % (os.environ[variable], variable) if variable else 'the default CA bundle'
+        return ('TLS certificate verification failed for %s (%s): %s, checked against %s. Set ca_path (or FLEETOTA_CA_PATH) to '
+                'the CA bundle that signed its certificate, or validate_certs=false for a lab endpoint.'
+                % (host, self.endpoint, getattr(reason, 'verify_message', None) or _short(reason), bundle))
+
     @staticmethod
     def json(response, what):
         try:
@@ -172,6 +201,35 @@ class Transport:
 def _short(exc):
     text = str(exc)
     return text if len(text) <= 200 else text[:200] + '...'
+
+
+def _ssl_reason(exc):
+    """The ssl.SSLError under a requests SSLError (requests and urllib3 wrap it), or None."""
+    seen = set()
+    pending = [exc]
+    while pending:
+        item = pending.pop(0)
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ssl.SSLError):
+            return item
+        linked = [getattr(item, 'reason', None), item.__cause__, item.__context__] + list(getattr(item, 'args', ()))
+        pending.extend(link for link in linked if isinstance(link, BaseException))
+    return None
+
+
+def _silence_insecure_request_warning(host):
+    """Drop urllib3's InsecureRequestWarning for requests to this host only (the user chose validate_certs=false for it).
+
+    The filter matches the message, which names the host: requests to any other host still warn.
+    Installed before any request is sent, so no thread races it (warnings.catch_warnings is not thread-safe).
+    """
+    # Imported here: urllib3 comes with requests, which may be missing when this file is imported.
+    from urllib3.exceptions import InsecureRequestWarning  # pylint: disable=import-outside-toplevel
+    if host:
+        warnings.filterwarnings('ignore', message=r"Unverified HTTPS request is being made to host '%s'" % re.escape(host),
+                                category=InsecureRequestWarning)
 
 
 def _is_connect_refused(exc):

@@ -16,12 +16,15 @@ import json
 import os
 import pathlib
 import shutil
+import stat
 import subprocess
+import tempfile
 import time
+import types
 
 import ansible_runner
 import yaml
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from userland import copy_tree_from_git  # pylint: disable=import-error
 
@@ -35,14 +38,34 @@ def credential_type(platform):
     return yaml.safe_load((CREDENTIAL_TYPES / ('%s.yml' % platform)).read_text())
 
 
-def injected_env(platform, inputs):
-    """The environment AWX's injector would set for a credential of this type with these inputs."""
+def injected_env(platform, inputs, files_dir=None):
+    """The environment AWX's injector would set for a credential of this type with these inputs.
+
+    As AWX does: empty inputs are left out (undefined in the templates), a boolean input not given is false, and every
+    `file` injector is rendered into a new file (mode 0600, under files_dir) whose path is tower.filename.
+    """
     kind = credential_type(platform)
     missing = [name for name in kind['inputs'].get('required', []) if not inputs.get(name)]
     if missing:
         raise ValueError('credential inputs missing: %s' % ', '.join(missing))
-    sandbox = SandboxedEnvironment()
-    return dict((name, sandbox.from_string(str(template)).render(**inputs)) for name, template in kind['injectors']['env'].items())
+    namespace = {}
+    for field in kind['inputs']['fields']:
+        value = inputs.get(field['id'])
+        if field.get('type') == 'boolean':
+            namespace[field['id']] = bool(value)
+        elif value:
+            namespace[field['id']] = value
+    sandbox = ImmutableSandboxedEnvironment()
+    files = {}
+    for label, template in kind['injectors'].get('file', {}).items():
+        handle, path = tempfile.mkstemp(dir=str(files_dir) if files_dir else None, prefix='awx-credential-')
+        with os.fdopen(handle, 'w', encoding='utf-8') as stream:
+            stream.write(sandbox.from_string(str(template)).render(**namespace))
+        os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+        files[label] = path
+    filename = files.get('template') or types.SimpleNamespace(**dict((label.split('.', 1)[1], path) for label, path in files.items()))
+    namespace['tower'] = types.SimpleNamespace(filename=filename)
+    return dict((name, sandbox.from_string(str(template)).render(**namespace)) for name, template in kind['injectors']['env'].items())
 
 
 def base_env(collections_path):
@@ -67,6 +90,7 @@ def inventory_update(workdir, collections_path, credential_env):
     source = workdir / 'fleet.fleetota.yml'
     shutil.copy(PROJECT / 'inventories' / 'fleet.fleetota.yml', source)
     env = base_env(collections_path)
+    env['ANSIBLE_INVENTORY_UNPARSED_FAILED'] = 'True'  # as AWX runs inventory updates: a source that fails fails the update
     env.update(credential_env)
     proc = subprocess.run(['ansible-inventory', '-i', str(source), '--list', '--export'], capture_output=True, text=True, env=env, timeout=600,
                           check=False)

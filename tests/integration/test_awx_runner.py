@@ -21,13 +21,13 @@ def client_module():
     return _client
 
 
-def magewell_env(emulator):
+def magewell_env(emulator, files_dir):
     inputs = dict(CONNECTIONS['magewell'], endpoint=emulator.url)
-    return awx_runner.injected_env('magewell', inputs)
+    return awx_runner.injected_env('magewell', inputs, files_dir=files_dir)
 
 
 @pytest.mark.parametrize('platform', ['magewell', 'tuya', 'tuya_iotcore', 'enos'])
-def test_credential_type_injects_what_the_platform_needs(platform):
+def test_credential_type_injects_what_the_platform_needs(platform, tmp_path):
     client = client_module()
     assert set(client.SUPPORTED_PLATFORMS) <= set(path.stem for path in awx_runner.CREDENTIAL_TYPES.glob('*.yml'))
     kind = awx_runner.credential_type(platform)
@@ -41,12 +41,21 @@ def test_credential_type_injects_what_the_platform_needs(platform):
         assert bool(field.get('secret')) == secret, name  # secrets are masked in AWX, nothing else is
     expected = dict((client.CONNECTION_OPTIONS[name][1], name) for name in needed)
     expected['FLEETOTA_PLATFORM'] = None
+    expected.update({'FLEETOTA_CA_PATH': None, 'FLEETOTA_VALIDATE_CERTS': None})
     assert set(kind['injectors']['env']) == set(expected)
-    env = awx_runner.injected_env(platform, dict((name, 'value-of-%s' % name) for name in fields))
+    inputs = dict((name, 'value-of-%s' % name) for name in fields if fields[name]['type'] == 'string')
+    env = awx_runner.injected_env(platform, inputs, files_dir=tmp_path)
     assert env['FLEETOTA_PLATFORM'] == platform
     for variable, name in expected.items():
         if name:
             assert env[variable] == 'value-of-%s' % name
+    # The CA bundle comes as a file; verification stays on unless the box is ticked (AWX makes an unset boolean false).
+    assert fields['ca_bundle'].get('multiline') is True and not fields['ca_bundle'].get('secret')
+    assert open(env['FLEETOTA_CA_PATH'], encoding='utf-8').read() == 'value-of-ca_bundle'
+    assert env['FLEETOTA_VALIDATE_CERTS'] == 'true'
+    assert fields['disable_certificate_validation']['type'] == 'boolean'
+    ticked = awx_runner.injected_env(platform, dict(inputs, disable_certificate_validation=True, ca_bundle=''), files_dir=tmp_path)
+    assert ticked['FLEETOTA_VALIDATE_CERTS'] == 'false' and ticked['FLEETOTA_CA_PATH'] == ''
     with pytest.raises(ValueError, match='endpoint'):
         awx_runner.injected_env(platform, {})
 
@@ -58,7 +67,7 @@ def test_survey_answers_are_valid_role_input():
 
 
 def test_rollout_through_ansible_runner_with_only_the_injected_environment(emulator, tmp_path):
-    credential_env = magewell_env(emulator)
+    credential_env = magewell_env(emulator, tmp_path)
     inventory = awx_runner.inventory_update(tmp_path, collections_path(), credential_env)
     assert set(inventory) == set(device['id'] for device in emulator.devices())
     # the job runs on the online devices (a host filter, or online_only in the source)
@@ -88,7 +97,7 @@ def test_rollout_through_ansible_runner_with_only_the_injected_environment(emula
 
 def test_sliced_rollout_upgrades_every_device_once(emulator, tmp_path):
     """AWX job slicing: K=4 runner processes at once, each with its slice, against one cloud."""
-    credential_env = magewell_env(emulator)
+    credential_env = magewell_env(emulator, tmp_path)
     inventory = awx_runner.inventory_update(tmp_path, collections_path(), credential_env)
     online = dict((host, values) for host, values in inventory.items() if values['fleetota_online'])
     outdated = set(emulator.scenarios()['outdated_online_devices'])
