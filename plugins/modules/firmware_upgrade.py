@@ -89,6 +89,16 @@ options:
         for EnOS, one C(searchTask) per job and 200 devices still upgrading.
     type: float
     default: 10
+notes:
+  - Two runs on one controller (forks, parallel C(ansible-playbook), AWX slices on one node) never both start the same device.
+    Starting is done under a per-account lock, an exclusive C(flock) on C(fleetota/start-<hash>.lock) under E(XDG_CACHE_HOME)
+    (or C(~/.cache)), the hash of O(platform), O(endpoint) and the account (O(username) or O(access_key), and O(org_id); never a secret).
+    Under the lock the run reads again the devices another run sent since its plan (C(start-<hash>.json) next to the lock lists them);
+    one now upgrading is waited for (V(in_progress)), one now at the target is V(already_current); then it starts the rest and releases the lock.
+  - The lock is held only while starting, and released by the system if the run dies. A run waits for it up to 10 times O(timeout),
+    then fails naming the lock file, having sent nothing. Where the lock file cannot be created (a read-only cache folder), the run
+    goes on without the lock and returns a warning saying so.
+  - Runs on different controllers do not share the lock.
 seealso:
   - module: fleetota.cloud.firmware_info
   - plugin: fleetota.cloud.devices
