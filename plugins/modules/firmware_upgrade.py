@@ -15,7 +15,9 @@ description:
     and waits until every device reports the target version.
   - With EnOS, a device already in a started job for the same firmware, with its task not finished, is waited for in that job;
     no second job is created. The job's C(upgradeTimeout) is O(wait_timeout), clamped to the documented 300 to 172800 seconds.
-    Job creation is never repeated blindly; after a lost answer the jobs are read again first.
+    Job creation is never repeated blindly; after an unknown outcome (a timeout, a lost answer, a 5xx, an unreadable answer) the
+    jobs are read again first, for up to twice O(timeout) plus 4 seconds; a job the lost request makes later is deleted, and both
+    ids are returned in RV(jobs).
   - A device already at the target is not touched. A device already upgrading is waited for, not restarted.
     Re-running after success changes nothing.
   - A device running a newer version than the target is left alone and reported, unless O(allow_downgrade=true).
@@ -98,7 +100,8 @@ notes:
   - The lock is held only while starting, and released by the system if the run dies. A run waits for it up to 10 times O(timeout),
     then fails naming the lock file, having sent nothing. Where the lock file cannot be created (a read-only cache folder), the run
     goes on without the lock and returns a warning saying so.
-  - Runs on different controllers do not share the lock.
+  - Runs on different controllers do not share the lock. With O(platform=enos), a run also reads the devices' tasks after starting
+    its job, and where another job already upgrades a device (or got there first), cancels its own task for it and waits on that job.
 seealso:
   - module: fleetota.cloud.firmware_info
   - plugin: fleetota.cloud.devices
