@@ -164,6 +164,7 @@ class StartLock:
         self.sleep = sleep
         self.fd = None
         self.warning = None
+        self.waited = False         # another run held the lock when we asked for it
 
     @property
     def held(self):
@@ -190,7 +191,9 @@ class StartLock:
         if generation is None or current < generation:
             return None         # the journal was lost or reset since: it cannot tell
         if current == generation:
-            return set()
+            # Nothing recorded since; but if another run held the lock while we waited, its record is missing (an unwritable
+            # journal): re-read all rather than trust it.
+            return None if self.waited else set()
         ids = set()
         kept = set()
         for record in data['records']:
@@ -232,6 +235,7 @@ class StartLock:
 
     def __enter__(self):
         self.warning = None
+        self.waited = False
         if fcntl is None:
             self.warning = 'no POSIX file locking on this controller: runs in parallel are not kept from starting the same device'
             return self
@@ -258,6 +262,7 @@ class StartLock:
                     self.warning = ('could not lock the start lock file %s (%s): went on without it, so runs in parallel on this '
                                     'controller are not kept from starting the same device' % (self.path, exc.strerror or exc))
                     return self
+            self.waited = True
             remaining = deadline - self.clock()
             if remaining <= 0:
                 os.close(fd)

@@ -84,6 +84,22 @@ def test_the_journal_says_which_devices_later_holders_sent(tmp_path):
     assert one.started_since(seen) is None
 
 
+def test_a_holder_that_waited_but_finds_no_record_rereads_all(tmp_path):
+    first = lock(tmp_path).__enter__()
+    second = lock(tmp_path, wait=10)
+    seen = second.generation()
+    thread = threading.Thread(target=second.__enter__)
+    thread.start()
+    thread.join(0.3)
+    first.__exit__(None, None, None)        # released without a record (as with a journal that could not be written)
+    thread.join(10)
+    assert second.held and second.waited
+    assert second.started_since(seen) is None
+    second.__exit__(None, None, None)
+    with second:                            # not contended: an unchanged journal is trusted
+        assert not second.waited and second.started_since(seen) == set()
+
+
 def test_a_journal_that_dropped_records_cannot_tell(tmp_path, monkeypatch):
     monkeypatch.setattr('ansible_collections.fleetota.cloud.plugins.module_utils._cache.JOURNAL_RECORDS', 2)
     one = lock(tmp_path)
