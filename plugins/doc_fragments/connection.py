@@ -81,6 +81,8 @@ options:
     description:
       - Seconds to wait for each HTTP request. Failed requests are retried with backoff on
         connection errors, HTTP 429 and 5xx, honouring C(Retry-After).
+      - M(fleetota.cloud.firmware_upgrade) waits up to 10 times this for the account's start lock, held by another run on the same
+        controller while it starts upgrades (see the notes of that module).
     type: float
     default: 30
   max_concurrency:

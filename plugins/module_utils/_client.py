@@ -57,6 +57,9 @@ class PlatformClient:
     # Seconds the caller will wait for an upgrade (the engine sets it from wait_timeout before
     # start_upgrade). Platforms whose upgrade jobs carry a server-side timeout use it; None = vendor default.
     upgrade_timeout = None
+    # Who the credentials are (user name or access key, and organization), never a secret: with platform and
+    # endpoint it names the account's start lock (create_client sets it).
+    account = None
 
     def __init__(self, transport):
         self.transport = transport
@@ -190,6 +193,12 @@ def create_client(options, retry=None):
         pool_size=max(10, concurrency),
     )
     platform = options['platform']
+    client = _platform_client(platform, options, transport, concurrency)
+    client.account = '%s\n%s' % (options.get('username') or options.get('access_key') or '', options.get('org_id') or '')
+    return client
+
+
+def _platform_client(platform, options, transport, concurrency):
     if platform == 'magewell':
         from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.magewell import MagewellClient
         return MagewellClient(transport, options['username'], options['password'])

@@ -12,6 +12,7 @@ same for all of them. Clock and sleep are injected so tests can run the wait loo
 import time
 
 from ansible_collections.fleetota.cloud.plugins.module_utils import _plan as plan
+from ansible_collections.fleetota.cloud.plugins.module_utils._cache import LOCK_WAIT_TIMEOUTS, StartLock
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ConfigError, FleetotaError
 from ansible_collections.fleetota.cloud.plugins.module_utils._models import Progress, StartResult
 from ansible_collections.fleetota.cloud.plugins.module_utils._versions import parse_version, same_version
@@ -243,19 +244,61 @@ class UpgradeRun:
                 return
             self.sleep(min(self.poll_interval, remaining))
 
+    # -- two runs, one controller -------------------------------------------------------------
+
+    def _start_lock(self):
+        transport = self.client.transport
+        timeout = getattr(transport, 'timeout', None) or 30.0
+        return StartLock(self.client.platform, getattr(transport, 'endpoint', ''), self.client.account, LOCK_WAIT_TIMEOUTS * float(timeout))
+
+    def _locked_start(self, lock, generation):
+        """Start under the account's start lock, after re-reading the devices another run may have started since the plan."""
+        if not any(item.status == plan.WOULD_UPGRADE for item in self.items):
+            return
+        with lock:
+            if lock.held:
+                self._replan(lock.started_since(generation))
+            sent = [item.id for item in self.items if item.status == plan.WOULD_UPGRADE]
+            try:
+                self._start()
+            finally:
+                lock.record(sent)
+
+    def _replan(self, changed):
+        """Plan again the devices about to be started that another run sent since our plan (all of them when changed is None):
+        one now upgrading is waited for, not restarted; one now at the target is already current."""
+        items = [item for item in self.items if item.status == plan.WOULD_UPGRADE and (changed is None or item.id in changed)]
+        if not items:
+            return
+        fresh = self.client.get_devices([item.id for item in items])
+        for item in items:
+            device = fresh.get(item.id)
+            if device is None:
+                continue        # no longer listed: the start request reports it
+            again = plan.plan_device(device, item.firmware, self.allow_downgrade, self.force)
+            item.device = device
+            if again.status != plan.WOULD_UPGRADE:
+                item.previous_version, item.current_version = again.previous_version, again.current_version
+                item.action, item.status, item.forced = again.action, again.status, again.forced
+                item.msg = '%s (changed since the plan: another run acted on this device)' % again.msg
+
     # -- report --------------------------------------------------------------------------
 
     def run(self, check_mode=False):
         """Returns (result, failure message or None)."""
+        lock = None if check_mode else self._start_lock()
+        generation = lock.generation() if lock is not None else None     # read before the plan: what later holders sent
         unknown = self.make_plan()
         if unknown:
             return self._report(check_mode), 'no upgrade was sent: %d device id(s) not found on %s: %s' % (
                 len(unknown), self.client.platform, ', '.join(unknown))
         if not check_mode:
-            self._start()
+            self._locked_start(lock, generation)
             if self.wait:
                 self._wait()
         result = self._report(check_mode)
+        if lock is not None and lock.warning:
+            result['warnings'] = [lock.warning]
         failed = [item for item in self.items if item.status in (plan.FAILED, plan.TIMED_OUT)]
         if failed:
             shown = '; '.join('%s: %s' % (item.id, item.msg) for item in failed[:5])

@@ -15,7 +15,9 @@ description:
     and waits until every device reports the target version.
   - With EnOS, a device already in a started job for the same firmware, with its task not finished, is waited for in that job;
     no second job is created. The job's C(upgradeTimeout) is O(wait_timeout), clamped to the documented 300 to 172800 seconds.
-    Job creation is never repeated blindly; after a lost answer the jobs are read again first.
+    Job creation is never repeated blindly; after an unknown outcome (a timeout, a lost answer, a 5xx, an unreadable answer) the
+    jobs are read again first, for up to twice O(timeout) plus 4 seconds; a job the lost request makes later is deleted, and both
+    ids are returned in RV(jobs).
   - A device already at the target is not touched. A device already upgrading is waited for, not restarted.
     Re-running after success changes nothing.
   - A device running a newer version than the target is left alone and reported, unless O(allow_downgrade=true).
@@ -89,6 +91,17 @@ options:
         for EnOS, one C(searchTask) per job and 200 devices still upgrading.
     type: float
     default: 10
+notes:
+  - Two runs on one controller (forks, parallel C(ansible-playbook), AWX slices on one node) never both start the same device.
+    Starting is done under a per-account lock, an exclusive C(flock) on C(fleetota/start-<hash>.lock) under E(XDG_CACHE_HOME)
+    (or C(~/.cache)), the hash of O(platform), O(endpoint) and the account (O(username) or O(access_key), and O(org_id); never a secret).
+    Under the lock the run reads again the devices another run sent since its plan (C(start-<hash>.json) next to the lock lists them);
+    one now upgrading is waited for (V(in_progress)), one now at the target is V(already_current); then it starts the rest and releases the lock.
+  - The lock is held only while starting, and released by the system if the run dies. A run waits for it up to 10 times O(timeout),
+    then fails naming the lock file, having sent nothing. Where the lock file cannot be created (a read-only cache folder), the run
+    goes on without the lock and returns a warning saying so.
+  - Runs on different controllers do not share the lock. With O(platform=enos), a run also reads the devices' tasks after starting
+    its job, and where another job already upgrades a device (or got there first), cancels its own task for it and waits on that job.
 seealso:
   - module: fleetota.cloud.firmware_info
   - plugin: fleetota.cloud.devices

@@ -59,6 +59,9 @@ INTERNAL_ERROR = 99500
 OTA_NOT_FOUND = 24404
 JOB_STARTED = 24615
 JOB_STOPPED = 24616
+JOB_NOT_RUNNING = 24617
+JOB_RUNNING_NOT_DELETABLE = 24618
+TASK_NOT_CANCELABLE = 24620
 
 CODES = {
     OK: "OK",
@@ -77,6 +80,9 @@ CODES = {
     OTA_NOT_FOUND: "Not found",
     JOB_STARTED: "Job has started",
     JOB_STOPPED: "Job has stopped",
+    JOB_NOT_RUNNING: "Job not running",
+    JOB_RUNNING_NOT_DELETABLE: "Not allowed to delete running job",
+    TASK_NOT_CANCELABLE: "Only init or published tasks can be canceled",
 }
 
 PAGE_SIZE_DEFAULT = 10
@@ -145,6 +151,7 @@ class EnosStore:
     jobs: dict[str, Job] = field(default_factory=dict)
     tasks: dict[str, list[Task]] = field(default_factory=dict)  # job id -> tasks
     faults: list[dict[str, Any]] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)           # ids of the jobs deleted through the API
     next_id: int = 1
 
     def new_id(self, prefix: str) -> str:
@@ -393,6 +400,8 @@ def signed(view: Callable[..., Response]) -> Callable[..., Response]:
             response = view(state, action, *args, **kwargs)
             if _take_fault(state, "after") is not None:
                 return _drop()
+            if _take_fault(state, "garbled") is not None:
+                return Response(b'{"code":0,"msg":"OK","data":{"jo', status=200, content_type=CONTENT_TYPE)
             return response
         except EnosError as error:
             return _reply(None, code=error.code, msg=error.msg)
@@ -798,10 +807,56 @@ def _stop_job(state: EmulatorState) -> Response:
     return _reply(None)
 
 
+def _device_keys() -> list[str]:
+    keys = _json_body().get("deviceKeys")
+    if not isinstance(keys, list) or not keys or not all(isinstance(key, str) and key for key in keys):
+        raise EnosError(INVALID_ARGUMENT, "Invalid Argument deviceKeys: a non-empty list of device keys is required")
+    return list(dict.fromkeys(keys))
+
+
+def _cancel_tasks(state: EmulatorState) -> Response:
+    """cancelTask {deviceKeys}: cancel the init or published tasks of a running job.
+
+    ASSUMPTION: all or nothing; a key with a task past "published" refuses the whole call (24620), a key without a
+    task in this job is an invalid argument.
+    """
+    fleet = state.fleet
+    enos = store(state)
+    keys = _device_keys()
+    with fleet.lock, enos.lock:
+        job = _job(state)
+        if job.status != "started":
+            raise EnosError(JOB_NOT_RUNNING)
+        now = state.clock()
+        tasks = dict((task.device_key, task) for task in enos.tasks.get(job.job_id, []))
+        for key in keys:
+            task = tasks.get(key)
+            if task is None:
+                raise EnosError(INVALID_ARGUMENT, f"Invalid Argument deviceKeys: device {key} has no task in job {job.job_id}")
+            refresh_task(state, task, now)
+            if task.status not in ("init", "published"):
+                raise EnosError(TASK_NOT_CANCELABLE, f"Only init or published tasks can be canceled: device {key} is {task.status}")
+        for key in keys:
+            tasks[key].status, tasks[key].desc, tasks[key].updated = "canceled", "canceled", now
+    return _reply(None)
+
+
+def _delete_job(state: EmulatorState) -> Response:
+    enos = store(state)
+    with state.fleet.lock, enos.lock:
+        job = _job(state)
+        if job.status == "started":
+            raise EnosError(JOB_RUNNING_NOT_DELETABLE)
+        del enos.jobs[job.job_id]
+        enos.tasks.pop(job.job_id, None)
+        enos.deleted.append(job.job_id)
+    return _reply(None)
+
+
 @blueprint.route(API_PREFIX + "/ota-jobs", methods=["GET", "POST"])
 @signed
 def jobs(state: EmulatorState, action: str) -> Response:
-    """ota-jobs: GET get; POST create, search, start, stop, searchTask."""
+    """ota-jobs: GET get; POST create, search, start, stop, delete, cancelTask, searchTask."""
     enos = store(state)
     if request.method == "GET" and action == "get":
         return _reply(_job_struct(state, _job(state)))
@@ -813,6 +868,10 @@ def jobs(state: EmulatorState, action: str) -> Response:
         return _start_job(state)
     if action == "stop":
         return _stop_job(state)
+    if action == "delete":
+        return _delete_job(state)
+    if action == "cancelTask":
+        return _cancel_tasks(state)
     if action == "search":
         body = _json_body()
         page_no, page_size = _page(body, sorters_allowed=False)
@@ -856,8 +915,18 @@ def control_jobs() -> Response:
                 refresh_task(state, task, now)
                 counts[task.status] = counts.get(task.status, 0) + 1
             result.append({"jobId": job.job_id, "firmwareId": job.firmware_id, "status": job.status, "devices": len(job.device_keys),
-                           "upgradeTimeout": job.upgrade_timeout, "name": (job.spec.get("name") or {}).get("defaultValue"), "tasks": counts})
+                           "deviceKeys": list(job.device_keys), "upgradeTimeout": job.upgrade_timeout,
+                           "name": (job.spec.get("name") or {}).get("defaultValue"), "tasks": counts})
     return json_response(result)
+
+
+@control.get("/jobs/deleted")
+def control_jobs_deleted() -> Response:
+    """Ids of the jobs deleted through the API (action=delete), oldest first."""
+    state = get_state()
+    enos = store(state)
+    with enos.lock:
+        return json_response(list(enos.deleted))
 
 
 @control.get("/tokens")
@@ -888,6 +957,7 @@ def control_faults() -> Response:
     """EnOS-only faults: {"rules": [{"resource": "ota-jobs", "action": "create", "when": "after" | "before", "times": 1}]}.
 
     ``after``: the call is processed, then the connection is dropped (the client cannot know it worked);
+    ``garbled``: the call is processed, then answered HTTP 200 with a truncated JSON body;
     ``before``: dropped unprocessed, or, with ``"code": 99500`` (any integer), answered with that business code
     unprocessed. Matched on the path (substring) and the ``action`` query parameter.
     """
@@ -899,9 +969,9 @@ def control_faults() -> Response:
             return json_response({"error": "rules must be a list"}, status=400)
         parsed = []
         for rule in rules:
-            if (not isinstance(rule, dict) or rule.get("when", "after") not in ("after", "before")
+            if (not isinstance(rule, dict) or rule.get("when", "after") not in ("after", "before", "garbled")
                     or not isinstance(rule.get("action"), str) or not isinstance(rule.get("resource", ""), str)):
-                return json_response({"error": "a rule is {resource, action, when: after|before, times}"}, status=400)
+                return json_response({"error": "a rule is {resource, action, when: after|before|garbled, times}"}, status=400)
             times = rule.get("times", 1)
             if isinstance(times, bool) or not isinstance(times, int) or times < 1:
                 return json_response({"error": "times must be a positive integer"}, status=400)

@@ -68,6 +68,8 @@ INTERNAL_ERROR = 99500
 OTA_NOT_FOUND = 24404
 OTA_INTERNAL_ERROR = 24500
 JOB_ALREADY_STARTED = 24615
+JOB_NOT_RUNNING = 24617
+TASK_NOT_CANCELABLE = 24620
 SERVICE_CODES = {
     INVALID_ARGUMENT: 'invalid request parameter',
     NO_PERMISSION: 'missing permission',
@@ -78,9 +80,9 @@ SERVICE_CODES = {
     24604: 'firmware cannot be deleted',
     JOB_ALREADY_STARTED: 'job has started',
     24616: 'job has stopped',
-    24617: 'job not running',
+    JOB_NOT_RUNNING: 'job not running',
     24618: 'not allowed to delete a running job',
-    24620: 'only init or published tasks can be canceled',
+    TASK_NOT_CANCELABLE: 'only init or published tasks can be canceled',
     24621: 'only failed tasks can be retried',
 }
 # ASSUMPTION (vendor notes B.9): internal errors are transient; reads are retried on them like on a 5xx.
@@ -98,6 +100,7 @@ JOB_DEVICE_LIMIT = 5000
 EXPRESSION_KEYS = 200
 # The search APIs are eventually consistent (documented: wait about 2 s after bulk updates).
 SEARCH_SETTLE_SECONDS = 2.0
+REREAD_PAUSE_MAX = 10.0
 MAX_PAGES = 10000
 
 # Fields the client reads from a device; the projection keeps the rest (deviceSecret included) off the wire.
@@ -214,6 +217,11 @@ def _iso_ms(value):
         return None
 
 
+def _task_order(item):
+    """Oldest first: createTime, then id (a job's or a task's)."""
+    return (item.get('createTime') or 0, str(item.get('jobId') or ''), str(item.get('taskId') or ''))
+
+
 def normalize_device(item):
     status = item.get('status')
     return Device(
@@ -281,6 +289,7 @@ class EnosClient(PlatformClient):
         self._token_lifetime = float(TOKEN_LIFETIME_DEFAULT)
         self._last_ms = 0
         self._device_jobs = {}     # device id -> job id of the task we wait on
+        self._lost_creates = []    # (firmware, marker, job id kept) of creates sent again after a lost answer
 
     # -- token -----------------------------------------------------------------------------
 
@@ -353,7 +362,18 @@ class EnosClient(PlatformClient):
             if data is not None:
                 headers['Content-Type'] = 'application/json;charset=UTF-8'
             response = self.transport.request(method, path, params=query, data=data, headers=headers, safe_to_retry=safe_to_retry, what=what)
-            answer = self.transport.json(response, what)
+            try:
+                answer = self.transport.json(response, what)
+            except ApiError as exc:
+                if safe_to_retry:
+                    raise
+                # A write answered with a body we cannot read may have been applied: the caller reads the state again.
+                raise OutcomeUnknownError('%s: %s; it may or may not have been applied' % (what, exc))
+            if not isinstance(answer, dict):
+                if safe_to_retry:
+                    raise ApiError('%s answered JSON that is not an object (HTTP %d)' % (what, response.status_code))
+                raise OutcomeUnknownError('%s answered JSON that is not an object (HTTP %d); it may or may not have been applied'
+                                          % (what, response.status_code))
             code = _code(answer)
             if code == OK:
                 return answer
@@ -469,7 +489,7 @@ class EnosClient(PlatformClient):
         rest = [device_id for device_id in ids if device_id not in results]
         for batch in chunks(rest, JOB_DEVICE_LIMIT):
             try:
-                job_id = self._create_job(firmware, batch)
+                job_id, note = self._create_job(firmware, batch)
             except FleetotaError as exc:
                 for device_id in batch:
                     results[device_id] = StartResult(StartResult.FAILED, str(exc))
@@ -485,7 +505,8 @@ class EnosClient(PlatformClient):
                                                                              'EnOS before re-running' % (job_id, exc), job=job_id)
                     continue
             for device_id in batch:
-                results[device_id] = StartResult(StartResult.STARTED, 'EnOS job %s' % job_id, job=job_id)
+                results[device_id] = StartResult(StartResult.STARTED, 'EnOS job %s%s' % (job_id, note), job=job_id)
+            results.update(self._stand_down(firmware, job_id, batch))
         return results
 
     def _track(self, job_id, device_ids):
@@ -516,6 +537,49 @@ class EnosClient(PlatformClient):
                         covered.setdefault(task['deviceKey'], (job_id, status))
         return covered
 
+    def _stand_down(self, firmware, job_id, device_ids):
+        """After our job started: a device whose upgrade to this firmware another job runs (a run on another controller that passed
+        the same check at the same time) is canceled in ours and waited for in theirs. Of two tasks not yet upgrading, the older
+        one stays. Returns id -> StartResult for the devices that stood down."""
+        mine, others = {}, {}
+        for batch in chunks(device_ids, EXPRESSION_KEYS):
+            expression = '%s and toVersion=%s' % (in_expression('deviceKey', batch), quote(firmware.version, 'version'))
+            for task in self._search(PATH_JOBS, 'searchTask', expression=expression, what='EnOS ota-jobs searchTask'):
+                status = str(task.get('status') or '').lower()
+                if status not in TASK_ACTIVE or not task.get('jobId'):
+                    continue
+                if str(task['jobId']) == job_id:
+                    mine[task.get('deviceKey')] = task
+                else:
+                    others.setdefault(task.get('deviceKey'), []).append(task)
+        yielded = {}
+        for device_id in device_ids:
+            ours = mine.get(device_id)
+            if ours is None or str(ours.get('status')).lower() == 'upgrading' or not others.get(device_id):
+                continue
+            ranked = sorted(others[device_id], key=lambda task: (str(task.get('status')).lower() != 'upgrading', _task_order(task)))
+            theirs = ranked[0]
+            if str(theirs.get('status')).lower() == 'upgrading' or _task_order(theirs) < _task_order(ours):
+                yielded[device_id] = str(theirs['jobId'])
+        results = {}
+        for device_id, other_job in sorted(yielded.items()):
+            try:
+                self._cancel_tasks(job_id, [device_id])
+            except ApiError as exc:
+                if exc.code == TASK_NOT_CANCELABLE:
+                    continue        # ours began upgrading meanwhile: it stays, the other job's task then waits or stands down
+                raise
+            self._track(other_job, [device_id])
+            results[device_id] = StartResult(StartResult.IN_PROGRESS, 'EnOS job %s, started at the same time for this firmware by another '
+                                                                      'run, covers this device: its task in job %s was canceled; waiting '
+                                                                      'for job %s' % (other_job, job_id, other_job), job=other_job)
+        return results
+
+    def _cancel_tasks(self, job_id, device_ids):
+        # Safe to repeat: canceling a canceled task changes nothing more (a refusal then says 24620).
+        self._call('POST', PATH_JOBS, 'cancelTask', params={'jobId': job_id}, body={'deviceKeys': list(device_ids)}, safe_to_retry=True,
+                   what='EnOS ota-jobs cancelTask %s' % job_id)
+
     def _job_spec(self, firmware, device_ids, marker):
         return {
             # The marker finds this very job again if the create answer is lost.
@@ -526,49 +590,121 @@ class EnosClient(PlatformClient):
             'upgradeTimeout': upgrade_timeout(self.upgrade_timeout),
         }
 
+    def _reread_pauses(self):
+        """Pauses before each re-read of the jobs after a create whose outcome is unknown: from SEARCH_SETTLE_SECONDS, doubling, until
+        they add up to twice the request timeout plus two settle times (the request may still be processed after we gave up on it)."""
+        window = 2.0 * float(self.transport.timeout or 0) + 2.0 * SEARCH_SETTLE_SECONDS
+        pauses, total, pause = [], 0.0, SEARCH_SETTLE_SECONDS
+        while total < window:
+            pauses.append(pause)
+            total += pause
+            pause = min(pause * 2, REREAD_PAUSE_MAX)
+        return pauses
+
     def _create_job(self, firmware, device_ids):
-        """Create one job; after an ambiguous failure, re-read the jobs instead of blindly creating a second one."""
+        """Create one job: (job id, note for the result). A create whose outcome is unknown (no answer, a timeout, a 5xx, an internal
+        error code, an unreadable 200) is never repeated blindly: the jobs are read again, for a bounded time, until the job named
+        with this run's marker shows up (adopted). Only when it does not is one new create sent; a job the lost request made after
+        all is then deleted, and both ids are reported."""
         marker = 'fleetota-%s' % uuid.uuid4().hex[:16]
         spec = self._job_spec(firmware, device_ids, marker)
         what = 'EnOS ota-jobs create for firmware %s (%s) on %d device(s)' % (firmware.id, firmware.version, len(device_ids))
         try:
+            return self._send_create(firmware, spec, what), ''
+        except OutcomeUnknownError as exc:
+            lost = exc
+        found, failure = None, None
+        for pause in self._reread_pauses():
+            self.transport.retry.sleep(pause)
+            try:
+                found = self._marked_jobs(firmware, marker)
+                failure = None
+            except FleetotaError as again:
+                failure = again
+                continue
+            if found:
+                break
+        if failure is not None:
+            raise OutcomeUnknownError('%s: %s, and re-reading the jobs failed too (%s); the job may exist: look for a job named %s in '
+                                      'EnOS before re-running' % (what, lost, failure, marker))
+        if found:
+            self._discard_duplicates(found[1:])
+            note = ' (its create answer was lost: found again by name)'
+            if len(found) > 1:
+                note += '; duplicate job(s) %s deleted' % ', '.join(str(job.get('jobId')) for job in found[1:])
+            return str(found[0].get('jobId')), note
+        # The re-reads show it was not created: one new request is safe.
+        try:
+            job_id = self._send_create(firmware, spec, what)
+        except OutcomeUnknownError as again:
+            raise OutcomeUnknownError('%s; the job may exist: look for a job named %s in EnOS before re-running' % (again, marker))
+        # The first request may still land, later than the re-reads: keep the job we know, delete the other, now and while waiting.
+        self._lost_creates.append((firmware, marker, job_id))
+        late = self._late_duplicates()
+        note = ''
+        if late:
+            note = ' (job %s, made by a create whose answer was lost, was deleted)' % ', '.join(late)
+        return job_id, note
+
+    def _late_duplicates(self):
+        """Delete the jobs that creates whose answer was lost made after we had created again; their ids."""
+        deleted = []
+        for firmware, marker, job_id in self._lost_creates:
+            late = [job for job in self._marked_jobs(firmware, marker) if str(job.get('jobId')) != job_id]
+            self._discard_duplicates(late)
+            deleted.extend(str(job.get('jobId')) for job in late)
+        return deleted
+
+    def _send_create(self, firmware, spec, what):
+        """One create request; the job id, or OutcomeUnknownError when the job may or may not exist."""
+        try:
             # Never safe_to_retry: EnOS does not deduplicate job creation.
             answer = self._call('POST', PATH_JOBS, 'create', params={'firmwareId': str(firmware.id)}, body=spec, safe_to_retry=False, what=what)
-        except (OutcomeUnknownError, ApiError) as exc:
-            # A lost answer, a 5xx, or an internal error code: the job may exist. Anything else was refused: raise it.
-            if isinstance(exc, ApiError) and exc.code not in TRANSIENT_CODES:
-                raise
-            self.transport.retry.sleep(SEARCH_SETTLE_SECONDS)
-            try:
-                job_id = self._find_job(firmware, marker)
-            except FleetotaError as again:
-                raise OutcomeUnknownError('%s: %s, and re-reading the jobs failed too (%s); the job may exist: look for a job named %s in '
-                                          'EnOS before re-running' % (what, exc, again, marker))
-            if job_id is not None:
-                return job_id
-            # The re-read shows it was not created: one new request is safe.
-            try:
-                answer = self._call('POST', PATH_JOBS, 'create', params={'firmwareId': str(firmware.id)}, body=spec, safe_to_retry=False,
-                                    what=what)
-            except (OutcomeUnknownError, ApiError) as again:
-                if isinstance(again, ApiError) and again.code not in TRANSIENT_CODES:
-                    raise
-                raise OutcomeUnknownError('%s; the job may exist: look for a job named %s in EnOS before re-running' % (again, marker))
-        job_id = (answer.get('data') or {}).get('jobId')
+        except ApiError as exc:
+            # An internal error code may come after the job was made. Anything else was refused: raise it.
+            if exc.code in TRANSIENT_CODES:
+                raise OutcomeUnknownError('%s: %s; it may or may not have been applied' % (what, exc))
+            raise
+        job_id = (answer.get('data') or {}).get('jobId') if isinstance(answer.get('data'), dict) else None
         if not job_id:
-            raise ApiError('%s: the answer has no jobId (requestId %s)' % (what, answer.get('requestId')), request_id=answer.get('requestId'))
+            raise OutcomeUnknownError('%s: the answer has no jobId (requestId %s); the job may or may not exist'
+                                      % (what, answer.get('requestId')))
         return str(job_id)
 
-    def _find_job(self, firmware, marker):
+    def _marked_jobs(self, firmware, marker):
+        """This firmware's upgrade jobs named with `marker`, oldest first."""
         expression = "firmwareId=%s and type='upgrade'" % quote(firmware.id, 'firmware id')
-        for job in self._search(PATH_JOBS, 'search', expression=expression, what='EnOS ota-jobs search'):
-            if str(_i18n(job.get('name')) or '').startswith(marker + ' '):
-                return str(job.get('jobId'))
-        return None
+        jobs = [job for job in self._search(PATH_JOBS, 'search', expression=expression, what='EnOS ota-jobs search')
+                if str(_i18n(job.get('name')) or '').startswith(marker + ' ')]
+        return sorted(jobs, key=_task_order)
+
+    def _discard_duplicates(self, jobs):
+        """Remove jobs this run made by mistake (a create whose answer was lost, then sent again): delete the ones never started;
+        in a started one, cancel the tasks still waiting. Their ids are reported with the run's jobs."""
+        for job in jobs:
+            job_id = str(job.get('jobId'))
+            if job_id not in self.jobs:
+                self.jobs.append(job_id)
+            if str(job.get('status') or '').lower() != 'started':
+                self._call('POST', PATH_JOBS, 'delete', params={'jobId': job_id}, safe_to_retry=True, what='EnOS ota-jobs delete %s' % job_id)
+                continue
+            keys = (job.get('upgradeScope') or {}).get('deviceKeys') or []
+            for batch in chunks(keys, EXPRESSION_KEYS):
+                try:
+                    self._cancel_tasks(job_id, batch)
+                except ApiError as exc:
+                    if exc.code not in (TASK_NOT_CANCELABLE, JOB_NOT_RUNNING):
+                        raise
 
     # -- progress ------------------------------------------------------------------------------
 
     def poll(self, devices):
+        if self._lost_creates:
+            # A lost create may still land while we wait: such a job is deleted before anything starts it.
+            try:
+                self._late_duplicates()
+            except FleetotaError:
+                pass        # tried again at the next poll
         ids = [device.id for device in devices]
         unmapped = [device_id for device_id in ids if device_id not in self._device_jobs]
         if unmapped:
