@@ -296,8 +296,8 @@ class UpgradeRun:
                 for device_id, item in pending.items():
                     if device_id in self.unconfirmed and device_id not in seen_busy:
                         item.status = plan.FAILED
-                        item.msg = '%s, and it did not start within wait_timeout=%ss' % (_unknown_outcome(self.unconfirmed[device_id]),
-                                                                                        _number(self.wait_timeout))
+                        item.msg = _unknown_outcome(self.unconfirmed[device_id],
+                                                    'it did not start within wait_timeout=%ss' % _number(self.wait_timeout))
                     elif read_error is not None:
                         item.status = plan.TIMED_OUT
                         item.msg = ('not confirmed at %s after wait_timeout=%ss: its state could not be read (last read error: %s; '
@@ -363,9 +363,9 @@ class UpgradeRun:
         return {'before': ''.join(before), 'after': ''.join(after), 'before_header': 'firmware', 'after_header': 'firmware'}
 
 
-def _unknown_outcome(reason):
-    return ("the upgrade request's outcome is unknown (%s); nothing was re-sent, so that the device cannot be flashed twice: "
-            "check it in the vendor's console, or re-run (a re-run waits for an upgrade under way)" % reason)
+def _unknown_outcome(reason, seen=None):
+    return ("the upgrade request's outcome is unknown (%s)%s; nothing was re-sent, so that the device cannot be flashed twice: "
+            "check it in the vendor's console, or re-run (a re-run waits for an upgrade under way)" % (reason, '; ' + seen if seen else ''))
 
 
 def _number(value):
