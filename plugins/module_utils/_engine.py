@@ -13,7 +13,7 @@ import time
 
 from ansible_collections.fleetota.cloud.plugins.module_utils import _plan as plan
 from ansible_collections.fleetota.cloud.plugins.module_utils._cache import LOCK_WAIT_TIMEOUTS, StartLock
-from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ConfigError, FleetotaError
+from ansible_collections.fleetota.cloud.plugins.module_utils._errors import AuthError, ConfigError, FleetotaError, OutcomeUnknownError
 from ansible_collections.fleetota.cloud.plugins.module_utils._models import Progress, StartResult
 from ansible_collections.fleetota.cloud.plugins.module_utils._versions import parse_version, same_version
 
@@ -94,6 +94,10 @@ def run_info(client, devices=None, product=None, hardware_version=None, include_
     return result
 
 
+# Refusals in a row (each after the client renewed its session or token) that end a wait early.
+AUTH_REFUSALS_TO_STOP = 3
+
+
 class UpgradeRun:
     """One firmware_upgrade invocation: validate, plan, act, wait, report."""
 
@@ -126,6 +130,8 @@ class UpgradeRun:
         self.sleep = sleep
         self.items = []
         self.requested = False
+        # id -> why: devices whose upgrade request's outcome is unknown and that showed no sign of it yet
+        self.unconfirmed = {}
 
     # -- plan ----------------------------------------------------------------------------
 
@@ -182,10 +188,14 @@ class UpgradeRun:
         for item in self.items:
             if item.status == plan.WOULD_UPGRADE:
                 batches.setdefault(str(item.firmware.id), []).append(item)
+        unknown = []
         for key in sorted(batches):
             batch = batches[key]
             try:
                 answers = self.client.start_upgrade(batch[0].firmware, [item.device for item in batch])
+            except OutcomeUnknownError as exc:
+                # Sent, but it may or may not have been applied: never repeated; the devices' state decides (below).
+                answers = dict((item.id, StartResult(StartResult.UNKNOWN, str(exc))) for item in batch)
             except FleetotaError as exc:
                 for item in batch:
                     item.status, item.msg = plan.FAILED, 'upgrade request failed: %s' % exc
@@ -197,8 +207,44 @@ class UpgradeRun:
                     item.msg = 'upgrade to %s started' % item.target_version
                 elif answer.status == StartResult.IN_PROGRESS:
                     item.status, item.msg = plan.IN_PROGRESS, answer.msg
+                elif answer.status == StartResult.UNKNOWN:
+                    self.requested = True
+                    unknown.append((item, answer.msg or 'the upgrade request got no clear answer'))
                 else:
                     item.status, item.msg = plan.FAILED, answer.msg
+        if unknown:
+            self._settle_unknown(unknown)
+
+    def _settle_unknown(self, unknown):
+        """Decide per device after an upgrade request whose outcome is unknown (lost, late or unreadable answer).
+
+        Such a request is never sent again: the original may still be processed after a retry's upgrade
+        finished, and the device would be flashed twice. The devices' own state says what happened: one
+        upgrading, or already at the target, got it and is waited for; one idle at its old version may
+        still get it (a late request), so it is waited for as well, and reported failed (nothing re-sent)
+        only if it never starts before wait_timeout.
+        """
+        try:
+            found = self.client.get_devices([item.id for item, _reason in unknown])
+            reread_error = None
+        except FleetotaError as exc:
+            found, reread_error = {}, exc
+        for item, reason in unknown:
+            device = found.get(item.id)
+            if device is not None:
+                item.device, item.current_version = device, device.current_version
+            if device is not None and device.upgrading:
+                item.status = plan.IN_PROGRESS
+                item.msg = 'the upgrade request got no clear answer (%s); the device is upgrading: waiting for it' % reason
+            elif device is not None and same_version(device.current_version, item.target_version) and not item.forced:
+                item.status = plan.STARTED
+                item.msg = 'the upgrade request got no clear answer (%s); the device is at %s' % (reason, item.target_version)
+            else:
+                seen = ('re-reading the device failed too (%s)' % reread_error if reread_error is not None
+                        else 'the device showed no upgrade at %s' % (device.current_version if device is not None else 'its old version'))
+                self.unconfirmed[item.id] = '%s; %s' % (reason, seen)
+                item.status = plan.STARTED if self.wait else plan.FAILED
+                item.msg = _unknown_outcome(self.unconfirmed[item.id])
 
     def _wait(self):
         pending = dict((item.id, item) for item in self.items if item.status in (plan.STARTED, plan.IN_PROGRESS))
@@ -207,13 +253,22 @@ class UpgradeRun:
         seen_busy = set(item.id for item in pending.values() if item.device.upgrading)
         deadline = self.clock() + self.wait_timeout
         phases = {}
+        read_error, refused = None, 0
         while pending:
+            # A read that fails while waiting says nothing about the devices: it is retried at the poll
+            # interval until wait_timeout, and only a device's own state decides its outcome.
             try:
                 progress = self.client.poll([item.device for item in pending.values()])
+                read_error, refused = None, 0
+            except AuthError as exc:
+                # The client already renewed its session or token for this read: refused again and again,
+                # the credentials were revoked and no later read will succeed. Stop waiting, outcome unknown.
+                progress, read_error, refused = {}, exc, refused + 1
+                if refused >= AUTH_REFUSALS_TO_STOP:
+                    self._stop_waiting(pending, phases, 'reading the upgrade progress was refused %d times in a row (%s)' % (refused, exc))
+                    return
             except FleetotaError as exc:
-                for item in pending.values():
-                    item.status, item.msg = plan.FAILED, 'could not read the upgrade progress: %s' % exc
-                return
+                progress, read_error = {}, exc
             for device_id in list(pending):
                 item, state = pending[device_id], progress.get(device_id)
                 if state is None:
@@ -223,6 +278,8 @@ class UpgradeRun:
                 at_target = same_version(state.current_version, item.target_version)
                 if state.state == Progress.UPGRADING:
                     seen_busy.add(device_id)
+                elif device_id in self.unconfirmed and device_id not in seen_busy and not at_target:
+                    continue    # no sign of the request yet (a failure shown now is an earlier upgrade's)
                 elif state.state == Progress.FAILED:
                     item.status, item.msg = plan.FAILED, state.msg or 'the upgrade failed'
                     del pending[device_id]
@@ -238,11 +295,28 @@ class UpgradeRun:
             remaining = deadline - self.clock()
             if remaining <= 0:
                 for device_id, item in pending.items():
-                    item.status = plan.TIMED_OUT
-                    item.msg = 'not at %s after wait_timeout=%ss (last seen: %s); the upgrade may still finish' % (
-                        item.target_version, _number(self.wait_timeout), phases.get(device_id) or 'no progress report')
+                    if device_id in self.unconfirmed and device_id not in seen_busy:
+                        item.status = plan.FAILED
+                        item.msg = _unknown_outcome(self.unconfirmed[device_id],
+                                                    'it did not start within wait_timeout=%ss' % _number(self.wait_timeout))
+                    elif read_error is not None:
+                        item.status = plan.TIMED_OUT
+                        item.msg = ('not confirmed at %s after wait_timeout=%ss: its state could not be read (last read error: %s; '
+                                    'last seen: %s); the upgrade may still finish' % (
+                                        item.target_version, _number(self.wait_timeout), read_error, phases.get(device_id) or 'no progress report'))
+                    else:
+                        item.status = plan.TIMED_OUT
+                        item.msg = 'not at %s after wait_timeout=%ss (last seen: %s); the upgrade may still finish' % (
+                            item.target_version, _number(self.wait_timeout), phases.get(device_id) or 'no progress report')
                 return
             self.sleep(min(self.poll_interval, remaining))
+
+    @staticmethod
+    def _stop_waiting(pending, phases, reason):
+        """End the wait before wait_timeout: every device still pending has an unknown outcome (timed_out, never failed)."""
+        for device_id, item in pending.items():
+            item.status = plan.TIMED_OUT
+            item.msg = 'stopped waiting: %s; last seen: %s; the upgrade may still finish' % (reason, phases.get(device_id) or 'no progress report')
 
     # -- two runs, one controller -------------------------------------------------------------
 
@@ -330,6 +404,11 @@ class UpgradeRun:
                 before.append('%s: %s\n' % (item.id, item.previous_version))
                 after.append('%s: %s\n' % (item.id, item.target_version))
         return {'before': ''.join(before), 'after': ''.join(after), 'before_header': 'firmware', 'after_header': 'firmware'}
+
+
+def _unknown_outcome(reason, seen=None):
+    return ("the upgrade request's outcome is unknown (%s)%s; nothing was re-sent, so that the device cannot be flashed twice: "
+            "check it in the vendor's console, or re-run (a re-run waits for an upgrade under way)" % (reason, '; ' + seen if seen else ''))
 
 
 def _number(value):

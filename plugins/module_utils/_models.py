@@ -100,6 +100,9 @@ class StartResult:
     STARTED = 'started'
     IN_PROGRESS = 'in_progress'
     FAILED = 'failed'
+    # The request was sent but may or may not have been applied (lost, late or unreadable answer):
+    # the engine re-reads the device and never sends it again.
+    UNKNOWN = 'unknown'
 
     def __init__(self, status, msg=None, job=None):
         self.status = status

@@ -163,6 +163,8 @@ class Transport:
                     raise ApiError('%s failed with HTTP %d after %d attempts' % (what, status, attempt), http_status=status)
                 self.retry.sleep(self.retry.delay(attempt, parse_retry_after(response.headers.get('Retry-After'))))
                 continue
+            # json() needs to know: an unreadable answer to a write leaves its outcome unknown.
+            response.fleetota_write = not safe_to_retry
             if status in accept_status:
                 return response
             if status in (401, 403):
@@ -190,12 +192,23 @@ class Transport:
                 % (host, self.endpoint, getattr(reason, 'verify_message', None) or _short(reason), bundle))
 
     @staticmethod
-    def json(response, what):
+    def json(response, what, hint='is the endpoint right?'):
+        """The decoded JSON body. A body that is not JSON is an ApiError for a read; for a write (a request not
+        safe to retry) it is OutcomeUnknownError: the request may have been processed, so it must be re-read."""
         try:
             return response.json()
         except ValueError:
-            raise ApiError('%s answered something that is not JSON (HTTP %d, %d bytes); is the endpoint right?'
-                           % (what, response.status_code, len(response.content)))
+            raise Transport.unexpected(response, what, 'something that is not JSON', hint)
+
+    @staticmethod
+    def unexpected(response, what, found, hint='is the endpoint right?'):
+        """The error for an answer that cannot be read (`found` says what it was): OutcomeUnknownError after a
+        write, ApiError after a read. To raise, not to return to the user."""
+        if getattr(response, 'fleetota_write', False):
+            return OutcomeUnknownError('%s answered %s (HTTP %d, %d bytes); it may or may not have been applied'
+                                       % (what, found, response.status_code, len(response.content)))
+        return ApiError('%s answered %s (HTTP %d, %d bytes); %s' % (what, found, response.status_code, len(response.content), hint),
+                        http_status=response.status_code)
 
 
 def _short(exc):

@@ -20,6 +20,14 @@ description:
     ids are returned in RV(jobs).
   - A device already at the target is not touched. A device already upgrading is waited for, not restarted.
     Re-running after success changes nothing.
+  - An upgrade request whose answer is lost, late or unreadable is never sent again, on any platform; the devices are read
+    again instead. One upgrading or at the target is waited for; one still idle at its old version is waited for too (the
+    request may still land), and if it never starts before O(wait_timeout) (at once with O(wait=false)) it ends V(failed)
+    with a message saying the request's outcome is unknown and nothing was re-sent.
+  - While waiting, a progress read that fails (an answer that is not JSON, 5xx, no answer) is retried every O(poll_interval)
+    until O(wait_timeout); only a device's own state decides its outcome. A device whose state could not be read by the
+    deadline ends V(timed_out) with the last read error. Credentials refused on three reads in a row end the wait early,
+    the devices still pending V(timed_out).
   - A device running a newer version than the target is left alone and reported, unless O(allow_downgrade=true).
     A device the target firmware does not fit is reported as incompatible and skipped.
   - The task fails only after every device has been reported, when any device ended V(failed) or V(timed_out),

@@ -24,13 +24,26 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wsgi import LimitedStream
 
 from . import control, enos, magewell, tuya, tuya_iotcore
-from .faults import KIND_DROP, KIND_ERROR, KIND_EXPIRE_SESSIONS, KIND_RATE_LIMIT, KIND_SLOW
+from .faults import (
+    AFTER_KINDS,
+    GARBLE_TRUNCATED,
+    KIND_DROP,
+    KIND_DROP_AFTER,
+    KIND_ERROR,
+    KIND_EXPIRE_SESSIONS,
+    KIND_GARBLE_AFTER,
+    KIND_LATE,
+    KIND_RATE_LIMIT,
+    KIND_SLOW,
+)
 from .state import EXTENSION_KEY, Config, EmulatorState, Platform, get_state
 
 # One entry per platform module (tuya, enos, tuya_iotcore will be appended here).
 PLATFORMS: list[Platform] = [magewell.PLATFORM, enos.PLATFORM, tuya.PLATFORM, tuya_iotcore.PLATFORM]
 
 DROP_KEY = "fleetota.emulator.drop"
+GARBLED_HTML = (b"<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
+                b"<body><h1>Bad Gateway</h1><p>The upstream answer could not be read.</p></body></html>\n")
 RAW_HEADERS_KEY = "fleetota.emulator.underscore_headers"
 IDLE_TIMEOUT = 120
 BANNER = "fleetota emulator listening on {url}"
@@ -66,8 +79,11 @@ def _before_request() -> Response | None:
     if rule is None:
         return None
     entry["fault"] = rule.kind
-    if rule.kind == KIND_SLOW:
-        time.sleep(rule.seconds)
+    if rule.kind in AFTER_KINDS:
+        g.fleetota_after_fault = rule    # applied to the answer, once the request was processed
+        return None
+    if rule.kind in (KIND_SLOW, KIND_LATE):
+        time.sleep(rule.seconds)    # then processed: a client that gave up meanwhile never learns it was applied
         return None
     if rule.kind == KIND_EXPIRE_SESSIONS:
         state.sessions.expire_all()
@@ -96,10 +112,23 @@ def _drop_connection() -> None:
 
 
 def _after_request(response: Response) -> Response:
+    rule = g.get("fleetota_after_fault")
+    if rule is not None and rule.kind == KIND_DROP_AFTER:
+        _drop_connection()
+    elif rule is not None and rule.kind == KIND_GARBLE_AFTER:
+        response = _garbled(response, rule.body)
     entry = g.get("fleetota_entry")
     if entry is not None:
         entry["status"] = 0 if request.environ.get(DROP_KEY) else response.status_code
     return response
+
+
+def _garbled(response: Response, kind: str) -> Response:
+    """HTTP 200 with a body that is not JSON: an HTML error page, or the first half of the real answer."""
+    if kind == GARBLE_TRUNCATED:
+        real = response.get_data()
+        return Response(real[: max(1, len(real) // 2)], status=200, content_type=response.content_type or "application/json")
+    return Response(GARBLED_HTML, status=200, content_type="text/html; charset=utf-8")
 
 
 # -- HTTP/1.1 keep-alive request handler -----------------------------------------------

@@ -244,3 +244,17 @@ def test_role_variables_are_validated_once_for_the_group(emulator, tmp_path):
     assert good.rc == 0, good.output
     validated = good.stdout.split("Validate the role's variables once for the group")[1].split('TASK [')[0]
     assert validated.count('ok: [') == 1, validated
+
+
+def test_one_garbled_progress_answer_fails_no_device(emulator, tmp_path):
+    todo = outdated(emulator)
+    # Once the upgrades were sent, one progress read is answered with half a JSON body.
+    emulator.faults({'kind': 'garble_after', 'body': 'truncated', 'path': '/sc_cloud/scapi/get-dev', 'after': 'POST /sc_cloud/upgrade/start?',
+                     'times': 1})
+    run = run_rollout(emulator, tmp_path, {'firmware_rollout_waves': ['100%']})
+    assert run.rc == 0, run.output
+    assert emulator.control('GET', '/faults')['rules'] == []    # the garbled answer was sent
+    for host in todo:
+        assert run.status(host) == 'succeeded', run.hosts[host]
+        assert emulator.device(host)['upgrade_count'] == 1
+    assert run.summary['failures'] == 0 and run.summary['stopped'] is None

@@ -17,7 +17,7 @@ import json
 import posixpath
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._client import PlatformClient
-from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ApiError, AuthError
+from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ApiError, AuthError, FleetotaError, OutcomeUnknownError
 from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
 from ansible_collections.fleetota.cloud.plugins.module_utils._signing import magewell_password_hash
 
@@ -180,6 +180,9 @@ class MagewellClient(PlatformClient):
                 headers['Content-Type'] = 'application/json;charset=utf-8'
             response = self.transport.request(method, path, params=params, data=data, headers=headers, safe_to_retry=safe_to_retry, what=what)
             body = self.transport.json(response, what)
+            if not isinstance(body, dict) or 'result' not in body:
+                # A write answered this way was processed or not: OutcomeUnknownError (see Transport.unexpected).
+                raise self.transport.unexpected(response, what, 'JSON without a result code')
             result = body.get('result')
             if result == NOT_LOGGED_IN and attempt == 1:
                 self._sid = None
@@ -274,23 +277,35 @@ class MagewellClient(PlatformClient):
             sns = groups[key]
             for start in range(0, len(sns), UPGRADE_BATCH_SIZE):
                 batch = sns[start:start + UPGRADE_BATCH_SIZE]
-                # Safe to repeat: the cloud answers 1 (repeat operation) for an SN already upgrading,
-                # so a retry after a lost answer cannot start a second upgrade.
-                body = self._call('POST', PATH_UPGRADE, json_body={'sn': batch, 'firmware-id': firmware.extra['catalog_id']}, safe_to_retry=True,
-                                  what='Magewell upgrade/start of firmware %s (%s) on %d device(s)' % (firmware.id, firmware.version, len(batch)))
-                details = dict((d.get('sn'), d.get('result')) for d in body.get('details') or [])
-                for sn in batch:
-                    results[sn] = self._start_result(details.get(sn, 'missing'))
+                results.update(self._start_batch(firmware, batch))
         return results
 
+    def _start_batch(self, firmware, batch):
+        what = 'Magewell upgrade/start of firmware %s (%s) on %d device(s)' % (firmware.id, firmware.version, len(batch))
+        try:
+            # Not safe to repeat: after a lost answer the original request may still be processed after a
+            # retry's upgrade has finished (the cloud answers 1, repeat operation, only while one runs), and
+            # the device would be flashed twice. The engine re-reads the devices instead (StartResult.UNKNOWN).
+            body = self._call('POST', PATH_UPGRADE, json_body={'sn': batch, 'firmware-id': firmware.extra['catalog_id']}, safe_to_retry=False,
+                              what=what)
+        except OutcomeUnknownError as exc:
+            return dict((sn, StartResult(StartResult.UNKNOWN, str(exc))) for sn in batch)
+        except FleetotaError as exc:
+            # Refused unprocessed; other batches of this firmware keep their own answers.
+            return dict((sn, StartResult(StartResult.FAILED, 'upgrade request failed: %s' % exc)) for sn in batch)
+        details = body.get('details')
+        details = dict((d.get('sn'), d.get('result')) for d in details if isinstance(d, dict)) if isinstance(details, list) else {}
+        return dict((sn, self._start_result(details.get(sn, 'missing'), what)) for sn in batch)
+
     @staticmethod
-    def _start_result(code):
+    def _start_result(code, what):
         if code == OK:
             return StartResult(StartResult.STARTED)
         if code == REPEAT_OPERATION:
             return StartResult(StartResult.IN_PROGRESS, 'already upgrading (the cloud answered repeat operation); waiting for it')
         if code == 'missing':
-            return StartResult(StartResult.FAILED, 'the cloud did not answer for this device in upgrade/start')
+            # Processed (result 0), but what it did with this device is not said: the device's state will tell.
+            return StartResult(StartResult.UNKNOWN, '%s answered without a result for this device' % what)
         return StartResult(StartResult.FAILED, 'upgrade/start refused: ' + describe(code))
 
     def poll(self, devices):

@@ -323,8 +323,9 @@ class TuyaClient(PlatformClient):
             headers = self._headers(method, path, query, body, access_token)
             response = self.transport.request(method, path, params=query, data=body or None, headers=headers, safe_to_retry=safe_to_retry, what=what)
             envelope = self.transport.json(response, what)
-            if not isinstance(envelope, dict):
-                raise ApiError('%s answered JSON that is not a Tuya envelope' % what)
+            if not isinstance(envelope, dict) or 'success' not in envelope:
+                # After a write, its outcome is unknown (OutcomeUnknownError): the device's state is read again.
+                raise self.transport.unexpected(response, what, 'JSON that is not a Tuya envelope')
             code = _int(envelope.get('code'))
             if envelope.get('success') is False and code in RATE_LIMIT_CODES:
                 if attempt >= retry.attempts:
@@ -543,7 +544,8 @@ class TuyaClient(PlatformClient):
         try:
             self._call('start', 'POST', PATH_START % (device.id, channel), what=what, safe_to_retry=False)
         except OutcomeUnknownError as exc:
-            return self._reread_after(device, channel, 'the start request got no clear answer (%s)' % exc)
+            # Never sent again: the engine re-reads the device and waits for any sign of this request.
+            return StartResult(StartResult.UNKNOWN, str(exc))
         except ApiError as exc:
             if isinstance(exc, (AuthError, RateLimitError)):
                 raise
@@ -553,7 +555,7 @@ class TuyaClient(PlatformClient):
         return StartResult(StartResult.STARTED)
 
     def _reread_after(self, device, channel, reason):
-        """After an ambiguous or refused start, the device's own state says what happened."""
+        """After a refused start, the device's own state says whether an upgrade runs anyway."""
         try:
             item = self._firmware(device.id).get(channel) or {}
         except ApiError:

@@ -296,6 +296,7 @@ class TuyaIotCoreClient(PlatformClient):
         self._device_cache = AccountCache(path, transport.endpoint, access_key) if path else None
         self._tasks_seen_active = set()
         self._job_devices = {}       # JobId -> the DeviceNames this run created it for
+        self._unconfirmed = {}       # DeviceName -> FirmwareId of a create whose outcome is unknown and whose task was not seen yet
         self._pacer = ActionPacer(ACTION_LIMITS, sleep=transport.retry.sleep)
 
     # -- calls ----------------------------------------------------------------------------------
@@ -318,13 +319,11 @@ class TuyaIotCoreClient(PlatformClient):
                 response = self.transport.request('GET', '/?' + query, safe_to_retry=safe_to_retry, what=what, accept_status=ERROR_STATUSES)
             finally:
                 self._pacer.answered(action)
-            try:
-                body = response.json()
-            except ValueError:
-                raise ApiError('%s answered HTTP %d with something that is not JSON (%d bytes); is the endpoint the IoT Core instance URL?'
-                               % (what, response.status_code, len(response.content)), http_status=response.status_code)
+            # An unreadable answer to a write (safe_to_retry=False) is OutcomeUnknownError: the job may exist.
+            hint = 'is the endpoint the IoT Core instance URL?'
+            body = self.transport.json(response, what, hint)
             if not isinstance(body, dict):
-                raise ApiError('%s answered JSON that is not an object' % what, http_status=response.status_code)
+                raise self.transport.unexpected(response, what, 'JSON that is not an object', hint)
             success = field(body, 'Success')
             code = field(body, 'Code', default='')
             if response.status_code == 200 and success is not False and not code:
@@ -586,31 +585,42 @@ class TuyaIotCoreClient(PlatformClient):
             return dict((name, StartResult(StartResult.FAILED, 'upgrade job not created: %s' % exc)) for name in names)
         job_id = field(field(body, 'Data', default={}), 'JobId') or field(body, 'JobId')
         if not job_id:
-            return dict((name, StartResult(StartResult.FAILED, '%s answered without a JobId' % what)) for name in names)
+            # Accepted, but which job it made is not said: as good as a lost answer.
+            return self._after_ambiguous_create(firmware, names, OutcomeUnknownError('%s answered without a JobId' % what))
         job_id = str(job_id)
         self._remember_job(job_id)
         self._job_devices[job_id] = set(names)
         return dict((name, StartResult(StartResult.STARTED, job=job_id)) for name in names)
 
     def _after_ambiguous_create(self, firmware, names, exc):
-        """The create got no answer: re-read the tasks instead of repeating it, and say per device what is known."""
+        """The create's answer was lost or unreadable: adopt the job it made, never create another.
+
+        The job, if any, is found by re-reading the firmware's unfinished jobs and their tasks. A device without
+        a task yet is StartResult.UNKNOWN: the engine waits for it, and poll() keeps looking for a job (a late
+        create may still land), but nothing is sent again: the vendor does not deduplicate this write.
+        """
         self.transport.retry.sleep(min(SETTLE_SECONDS, self.transport.timeout))
         try:
             found = self.unfinished_tasks(firmware.id, names)
         except FleetotaError as again:
-            msg = ('outcome unknown: %s; re-reading the tasks failed too (%s). Check ListOTAJobByFirmware for firmware %s '
-                   'before re-running' % (exc, again, firmware.id))
-            return dict((name, StartResult(StartResult.FAILED, msg)) for name in names)
+            found = {}
+            exc = '%s; re-reading the tasks failed too (%s)' % (exc, again)
         results = {}
         for name in names:
             if name in found:
-                self._remember_job(found[name])
+                self._adopt(found[name], name)
                 results[name] = StartResult(StartResult.STARTED, job=found[name])
             else:
-                results[name] = StartResult(StartResult.FAILED, 'outcome unknown: %s; no task for this device was found when re-reading, so '
-                                                                'it was not sent again. A re-run waits on any task that appears instead of '
-                                                                'creating a duplicate' % exc)
+                self._unconfirmed[name] = firmware.id
+                results[name] = StartResult(StartResult.UNKNOWN, '%s; no upgrade task for this device was found in the jobs of firmware %s'
+                                            % (exc, firmware.id))
         return results
+
+    def _adopt(self, job_id, name):
+        """Wait on a job this run did not see created (its create's answer was lost), for device `name`."""
+        self._remember_job(job_id)
+        self._job_devices.setdefault(job_id, set()).add(name)
+        self._unconfirmed.pop(name, None)
 
     # -- wait -----------------------------------------------------------------------------------
 
@@ -620,6 +630,14 @@ class TuyaIotCoreClient(PlatformClient):
         for device in devices:
             # Upgrades found already running when planning are waited on through their own job.
             self._remember_job(device.extra.get('task_job'))
+        unconfirmed = {}
+        for name in wanted:
+            if name in self._unconfirmed:
+                unconfirmed.setdefault(self._unconfirmed[name], []).append(name)
+        for firmware_id in sorted(unconfirmed):
+            # A create whose answer was lost may land late: adopt its job once its tasks appear.
+            for name, job_id in self.unfinished_tasks(firmware_id, unconfirmed[firmware_id]).items():
+                self._adopt(job_id, name)
         tasks = {}
         for job_id in self.jobs:
             names = self._job_devices.get(job_id)
@@ -633,6 +651,10 @@ class TuyaIotCoreClient(PlatformClient):
         finished_jobs = None
         for name, device in wanted.items():
             task = tasks.get(name)
+            if task is None and name in self._unconfirmed:
+                # No job of ours covers it: nothing runs on it (as far as can be seen yet).
+                progress[name] = Progress(Progress.IDLE, device.current_version, 'no upgrade task found')
+                continue
             if task is None:
                 if finished_jobs is None:
                     finished_jobs = self._finished_jobs(self.jobs)

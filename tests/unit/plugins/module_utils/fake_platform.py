@@ -3,6 +3,7 @@
 """An in-memory platform for engine tests: devices advance one step per poll."""
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._client import PlatformClient
+from ansible_collections.fleetota.cloud.plugins.module_utils._errors import OutcomeUnknownError
 from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
 
 
@@ -25,6 +26,11 @@ class FakePlatform(PlatformClient):
         self.progress = {}       # id -> [steps left, target version]
         self.start_requests = []
         self.polls = 0
+        self.poll_errors = []    # exceptions raised by the next polls, one per poll (None = that poll works)
+        # How the next start request's answer is lost: 'applied' (applied, answer lost), 'lost' (never
+        # applied, answer lost) or ('late', N) (applied after N more polls, answer lost); None = answered.
+        self.start_fault = None
+        self.late = []           # [polls left, firmware, devices] of requests still to be applied
 
     def get_devices(self, ids):
         return dict((i, Device(**self.devices[i].to_dict())) for i in ids if i in self.devices)
@@ -34,6 +40,16 @@ class FakePlatform(PlatformClient):
 
     def start_upgrade(self, firmware, devices):
         self.start_requests.append((firmware.id, [d.id for d in devices]))
+        fault, self.start_fault = self.start_fault, None
+        if fault == 'applied':
+            self._apply(firmware, devices)
+        elif isinstance(fault, tuple):
+            self.late.append([fault[1], firmware, devices])
+        if fault is not None:
+            raise OutcomeUnknownError('the upgrade request got no answer (read timeout)')
+        return self._apply(firmware, devices)
+
+    def _apply(self, firmware, devices):
         answers = {}
         for device in devices:
             if self.behaviour.get(device.id) == 'refuse':
@@ -48,6 +64,15 @@ class FakePlatform(PlatformClient):
 
     def poll(self, devices):
         self.polls += 1
+        for entry in list(self.late):
+            entry[0] -= 1
+            if entry[0] <= 0:
+                self.late.remove(entry)
+                self._apply(entry[1], entry[2])
+        if self.poll_errors:
+            error = self.poll_errors.pop(0)
+            if error is not None:
+                raise error
         result = {}
         for device in devices:
             state = self.devices[device.id]

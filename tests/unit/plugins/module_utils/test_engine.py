@@ -4,7 +4,7 @@
 import pytest
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._engine import UpgradeRun, clean_device_ids, run_info
-from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ConfigError
+from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ApiError, AuthError, ConfigError, NetworkError
 
 from ansible_collections.fleetota.cloud.tests.unit.plugins.module_utils.fake_platform import FakeClock, FakePlatform, catalog, device
 
@@ -199,3 +199,89 @@ def test_info_says_whether_the_last_upgrade_failed_only_when_the_platform_tells(
     platform.last_upgrade_failed = lambda device: device.id == 'old'
     devices = by_id(run_info(platform, devices=['old', 'current']))
     assert devices['old']['last_upgrade_failed'] is True and devices['current']['last_upgrade_failed'] is False
+
+
+# -- a read that fails while waiting, a write whose outcome is unknown -------------------------
+
+def test_one_unreadable_progress_answer_does_not_fail_the_devices():
+    platform = FakePlatform([device('a', '1.4.120'), device('b', '1.4.120')], catalog())
+    platform.poll_errors = [ApiError('GET progress answered something that is not JSON (HTTP 200, 80 bytes)')]
+    result, failure = make_run(platform, devices=['a', 'b'], version='1.6.201').run()
+    assert failure is None
+    assert [entry['status'] for entry in result['devices']] == ['succeeded', 'succeeded']
+    assert len(platform.start_requests) == 1
+
+
+def test_reads_failing_for_a_while_are_retried_at_the_poll_interval():
+    platform = fleet()
+    platform.poll_errors = [ApiError('get-dev failed with HTTP 503 after 5 attempts', http_status=503)] * 4
+    clock = FakeClock()
+    result, failure = make_run(platform, clock, devices=['old'], version='1.6.201', poll_interval=5).run()
+    assert failure is None and by_id(result)['old']['status'] == 'succeeded'
+    assert platform.polls == 7 and clock.sleeps == [5] * 6
+
+
+def test_a_device_unreadable_at_the_deadline_is_timed_out_with_the_last_read_error():
+    platform = fleet()
+    platform.poll_errors = [None] + [NetworkError('get-dev to http://cloud failed after 5 attempts: connection refused')] * 100
+    result, failure = make_run(platform, devices=['old'], version='1.6.201', wait_timeout=30, poll_interval=5).run()
+    entry = by_id(result)['old']
+    assert entry['status'] == 'timed_out'
+    assert 'could not be read' in entry['msg'] and 'connection refused' in entry['msg'] and 'last seen: installing' in entry['msg']
+    assert 'did not complete' in failure
+
+
+def test_credentials_refused_while_waiting_stop_the_wait_as_timed_out_not_failed():
+    platform = fleet()
+    platform.poll_errors = [AuthError('get-dev was refused with HTTP 401: check the credentials', http_status=401)] * 100
+    clock = FakeClock()
+    result, _failure = make_run(platform, clock, devices=['old'], version='1.6.201', wait_timeout=600, poll_interval=5).run()
+    entry = by_id(result)['old']
+    assert entry['status'] == 'timed_out'
+    assert 'refused 3 times in a row' in entry['msg'] and 'HTTP 401' in entry['msg'] and 'may still finish' in entry['msg']
+    assert platform.polls == 3
+
+
+def test_a_refusal_between_good_reads_is_retried():
+    platform = fleet()
+    platform.poll_errors = [None, AuthError('refused', http_status=401), AuthError('refused', http_status=401), None]
+    result, failure = make_run(platform, devices=['old'], version='1.6.201').run()
+    assert failure is None and by_id(result)['old']['status'] == 'succeeded'
+
+
+def test_an_applied_start_whose_answer_was_lost_is_waited_for_not_resent():
+    platform = fleet()
+    platform.start_fault = 'applied'
+    result, failure = make_run(platform, devices=['old'], version='1.6.201').run()
+    assert failure is None and by_id(result)['old']['status'] == 'succeeded'
+    assert platform.start_requests == [('13', ['old'])]
+    assert result['changed'] is True
+
+
+def test_a_late_start_is_followed_once_it_lands_and_never_resent():
+    platform = fleet()
+    platform.start_fault = ('late', 2)
+    result, failure = make_run(platform, devices=['old'], version='1.6.201').run()
+    assert failure is None and by_id(result)['old']['status'] == 'succeeded'
+    assert platform.start_requests == [('13', ['old'])]
+
+
+def test_a_start_that_never_landed_is_failed_with_its_unknown_outcome_and_not_resent():
+    platform = fleet()
+    platform.start_fault = 'lost'
+    result, failure = make_run(platform, devices=['old'], version='1.6.201', wait_timeout=20, poll_interval=5).run()
+    entry = by_id(result)['old']
+    assert entry['status'] == 'failed'
+    assert "outcome is unknown" in entry['msg'] and 'nothing was re-sent' in entry['msg'] and 'wait_timeout=20s' in entry['msg']
+    assert 'read timeout' in entry['msg']
+    assert platform.start_requests == [('13', ['old'])]
+    assert result['changed'] is True    # a request was sent
+
+
+def test_without_wait_a_start_of_unknown_outcome_is_reported_at_once():
+    platform = fleet()
+    platform.start_fault = 'lost'
+    result, _failure = make_run(platform, devices=['old'], version='1.6.201', wait=False).run()
+    entry = by_id(result)['old']
+    assert entry['status'] == 'failed' and 'nothing was re-sent' in entry['msg']
+    assert platform.polls == 0 and len(platform.start_requests) == 1

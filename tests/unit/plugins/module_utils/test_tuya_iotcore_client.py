@@ -372,10 +372,47 @@ def test_a_dropped_create_is_not_repeated_and_reported_unknown(emu):
     client = client_for(emu, retry=RetryPolicy(attempts=4, backoff=0.01, sleep=lambda seconds: None))
     devices, firmware = _upgrade_set(emu, client, 2)
     results = client.start_upgrade(firmware, devices)
-    assert set(r.status for r in results.values()) == {StartResult.FAILED}
-    assert all('outcome unknown' in r.msg and 'not sent again' in r.msg for r in results.values())
+    assert set(r.status for r in results.values()) == {StartResult.UNKNOWN}
+    assert all('no answer' in r.msg and 'no upgrade task for this device was found' in r.msg for r in results.values())
     assert stats(emu)['CreateOTAStaticUpgradeJob'] == 1 and client.jobs == []
     assert scenarios(emu)['jobs'] == []
+    # While waiting, such a device is idle at its version, not "waiting for the job", and nothing is created.
+    progress = client.poll(devices)
+    assert set((p.state, p.phase) for p in progress.values()) == {(Progress.IDLE, 'no upgrade task found')}
+    assert stats(emu)['CreateOTAStaticUpgradeJob'] == 1
+
+
+def test_a_create_answered_with_garbage_is_adopted_not_failed(emu):
+    import requests  # pylint: disable=import-outside-toplevel
+    requests.post(emu.url + '/_emulator/faults', json={'rules': [{'kind': 'garble_after', 'query': 'Action=CreateOTAStaticUpgradeJob'}]},
+                  timeout=10)
+    client = client_for(emu, retry=RetryPolicy(attempts=4, backoff=0.01, sleep=lambda seconds: None))
+    devices, firmware = _upgrade_set(emu, client, 2)
+    results = client.start_upgrade(firmware, devices)
+    jobs = scenarios(emu)['jobs']
+    assert len(jobs) == 1 and stats(emu)['CreateOTAStaticUpgradeJob'] == 1
+    assert set((r.status, r.job) for r in results.values()) == {(StartResult.STARTED, jobs[0]['id'])}
+    assert client.jobs == [jobs[0]['id']]
+
+
+def test_a_create_landing_after_the_re_read_is_adopted_while_waiting(emu):
+    import requests  # pylint: disable=import-outside-toplevel
+    requests.post(emu.url + '/_emulator/faults', json={'rules': [{'kind': 'late', 'seconds': 2.0, 'query': 'Action=CreateOTAStaticUpgradeJob'}]},
+                  timeout=10)
+    client = client_for(emu, timeout=0.5, retry=RetryPolicy(attempts=4, backoff=0.01, sleep=lambda seconds: None))
+    devices, firmware = _upgrade_set(emu, client, 2)
+    results = client.start_upgrade(firmware, devices)
+    assert set(r.status for r in results.values()) == {StartResult.UNKNOWN} and client.jobs == []
+    progress = client.poll(devices)
+    assert set(p.phase for p in progress.values()) == {'no upgrade task found'}
+    for _poll in range(40):     # as the engine would, every 0.1 s: the create lands 2 s after it was sent
+        time.sleep(0.1)
+        progress = client.poll(devices)
+        if client.jobs:
+            break
+    jobs = scenarios(emu)['jobs']
+    assert len(jobs) == 1 and client.jobs == [jobs[0]['id']] and stats(emu)['CreateOTAStaticUpgradeJob'] == 1
+    assert all(p.phase != 'no upgrade task found' for p in progress.values())
 
 
 def test_a_create_whose_answer_is_lost_is_found_by_re_reading(emu):

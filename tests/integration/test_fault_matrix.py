@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every platform x every fault that matters for a write or a wait, through ansible-playbook against the emulator.
+
+Each case asserts the user's truth, read from the emulator: how many upgrades each device got (never 2), whether it
+now runs the target, and that the module's per-device result says so (never `failed` for a device that upgraded,
+never `succeeded` for one that did not). At the end of the run the matrix is printed (platform x fault -> outcome,
+upgrades per device) with its totals.
+"""
+
+import pytest
+
+from conftest import CONNECTIONS, task  # pylint: disable=import-error
+
+PLATFORMS = ('magewell', 'tuya', 'tuya_iotcore', 'enos')
+DEVICES = 2
+CLIENT_TIMEOUT = 3.0
+POLL_INTERVAL = 0.3
+
+# The upgrade request of each platform, as fault-rule match keys; WRITE_SEEN matches it as "METHOD /path?query"
+# (a rule's `after`); READ is the request the wait repeats to read the progress.
+WRITE = {
+    'magewell': {'method': 'POST', 'path': '/sc_cloud/upgrade/start'},
+    'tuya': {'method': 'POST', 'path': r'/v2\.0/cloud/thing/[^/]+/firmware/\d+$'},
+    'tuya_iotcore': {'query': 'Action=CreateOTAStaticUpgradeJob'},
+    'enos': {'method': 'POST', 'path': '/connect-service/v2.1/ota-jobs', 'query': 'action=create'},
+}
+WRITE_SEEN = {
+    'magewell': 'POST /sc_cloud/upgrade/start?',
+    'tuya': r'^POST /v2\.0/cloud/thing/[^/]+/firmware/\d+\?',
+    'tuya_iotcore': 'Action=CreateOTAStaticUpgradeJob',
+    'enos': r'^POST /connect-service/v2\.1/ota-jobs\?.*action=create',
+}
+READ = {
+    'magewell': {'method': 'GET', 'path': '/sc_cloud/scapi/get-dev'},
+    'tuya': {'method': 'GET', 'path': '/progress'},
+    'tuya_iotcore': {'query': 'Action=ListOTATaskByJob'},
+    'enos': {'method': 'POST', 'path': '/connect-service/v2.1/ota-jobs', 'query': 'action=searchTask'},
+}
+
+
+def _write(platform, **rule):
+    return dict(WRITE[platform], times=DEVICES, **rule)
+
+
+def _read(platform, **rule):
+    return dict(READ[platform], after=WRITE_SEEN[platform], **rule)
+
+
+# fault -> (the rules, whether the write is applied)
+FAULTS = {
+    'write 503': (lambda p: [_write(p, kind='error', status=503)], False),
+    'write dropped before apply': (lambda p: [_write(p, kind='drop')], False),
+    'write drop_after': (lambda p: [_write(p, kind='drop_after')], True),
+    'write garble_after': (lambda p: [_write(p, kind='garble_after', body='html')], True),
+    'write late': (lambda p: [_write(p, kind='late', seconds=CLIENT_TIMEOUT + 1.5)], True),
+    'write 429': (lambda p: [_write(p, kind='rate_limit', retry_after=1)], True),
+    'read garbled': (lambda p: [_read(p, kind='garble_after', body='truncated', times=1)], True),
+    'read 5 x 503': (lambda p: [_read(p, kind='error', status=503, times=5 * DEVICES)], True),
+    'session expired mid-wait': (lambda p: [_read(p, kind='expire_sessions', times=1)], True),
+}
+
+# EnOS cases that fail only because of EnOS's own create-job handling (fixed on the enos branch): after a create
+# refused with 503 or dropped unprocessed, the client finds no job and creates it once more.
+ENOS_BRANCH = frozenset(('write 503', 'write dropped before apply'))
+
+SECRETS = [value for options in CONNECTIONS.values() for key, value in options.items() if key in ('password', 'secret_key')]
+
+# nodeid -> (platform, fault, upgrades per device); outcomes come from the reports.
+MATRIX = {}
+
+
+class MatrixReport:
+    """Prints the matrix at the end of the run (registered once by the fixture below)."""
+
+    def __init__(self):
+        self.outcomes = {}
+
+    def pytest_runtest_logreport(self, report):
+        if report.nodeid in MATRIX and (report.when == 'call' or report.outcome != 'passed'):
+            if hasattr(report, 'wasxfail'):
+                outcome = 'xpass' if report.passed else 'xfail'
+            else:
+                outcome = 'pass' if report.passed else 'FAIL'
+            if report.when == 'call' or report.nodeid not in self.outcomes:
+                self.outcomes[report.nodeid] = outcome
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not MATRIX:
+            return
+        rows = {}
+        for nodeid, (platform, fault, writes) in MATRIX.items():
+            cell = '%s %s' % (self.outcomes.get(nodeid, '?'), '/'.join(str(count) for count in writes) if writes else '-')
+            rows.setdefault(fault, {})[platform] = cell
+        write = terminalreporter.write_line
+        terminalreporter.section('fault matrix: outcome, then upgrades applied per device')
+        write('%-28s' % 'fault' + ''.join('%-16s' % platform for platform in PLATFORMS))
+        for fault in FAULTS:
+            if fault in rows:
+                write('%-28s' % fault + ''.join('%-16s' % rows[fault].get(platform, '') for platform in PLATFORMS))
+        counts = list(self.outcomes.get(nodeid) for nodeid in MATRIX)
+        twice = sum(1 for _platform, _fault, writes in MATRIX.values() for count in writes if count > 1)
+        write('cases %d, passed %d, xfail %d, failed %d, devices upgraded twice %d' % (
+            len(MATRIX), counts.count('pass'), counts.count('xfail'), counts.count('FAIL'), twice))
+
+
+@pytest.fixture(scope='module', autouse=True)
+def matrix_report(request):
+    plugin = MatrixReport()
+    request.config.pluginmanager.register(plugin, 'fleetota-fault-matrix')
+    yield
+
+
+def _cases():
+    for platform in PLATFORMS:
+        for fault in FAULTS:
+            marks = [pytest.mark.xfail(reason='enos branch', strict=False)] if platform == 'enos' and fault in ENOS_BRANCH else []
+            yield pytest.param(platform, fault, id='%s-%s' % (platform, fault.replace(' ', '_')), marks=marks)
+
+
+@pytest.mark.parametrize('platform, fault', list(_cases()))
+def test_fault(emulator, playbook, request, platform, fault):
+    rules, applied = FAULTS[fault]
+    ids = emulator.scenarios(platform)['outdated_online_devices'][:DEVICES]
+    assert len(ids) == DEVICES
+    before = dict((device_id, emulator.device(device_id, platform)) for device_id in ids)
+    emulator.faults(*rules(platform))
+    # Long enough for an outage of reads (5 x 5xx with backoff); a write that never landed waits it out, so keep that short.
+    wait_timeout = 40 if applied else 6
+    run = playbook([task('fleetota.cloud.firmware_upgrade', devices=ids, version='latest', poll_interval=POLL_INTERVAL,
+                         wait_timeout=wait_timeout)],
+                   connection=emulator.connection(platform, timeout=CLIENT_TIMEOUT))
+    after = dict((device_id, emulator.device(device_id, platform)) for device_id in ids)
+    writes = [after[device_id]['upgrade_count'] - before[device_id]['upgrade_count'] for device_id in ids]
+    MATRIX[request.node.nodeid] = (platform, fault, writes)
+
+    assert run.data is not None and run.data['out'] is not None, run.output
+    assert not [secret for secret in SECRETS if secret in run.output]
+    out = run.data['out']
+    results = dict((entry['id'], entry) for entry in out.get('devices') or [])
+    assert sorted(results) == sorted(ids), out
+    for device_id, count in zip(ids, writes):
+        result, now = results[device_id], after[device_id]
+        upgraded = count == 1 and now['firmware_version'] == result['target_version']
+        assert count <= 1, '%s was upgraded %d times' % (device_id, count)
+        assert not (upgraded and result['status'] == 'failed'), result
+        if applied:
+            assert upgraded and result['status'] == 'succeeded', (result, now)
+        else:
+            assert count == 0 and not upgraded, now
+            assert result['status'] == 'failed' and "outcome is unknown" in result['msg'] and 'nothing was re-sent' in result['msg'], result
+    assert out['failed'] is (not applied), out['msg']
