@@ -60,10 +60,6 @@ FAULTS = {
     'session expired mid-wait': (lambda p: [_read(p, kind='expire_sessions', times=1)], True),
 }
 
-# EnOS cases that fail only because of EnOS's own create-job handling (fixed on the enos branch): after a create
-# refused with 503 or dropped unprocessed, the client finds no job and creates it once more.
-ENOS_BRANCH = frozenset(('write 503', 'write dropped before apply'))
-
 SECRETS = [value for options in CONNECTIONS.values() for key, value in options.items() if key in ('password', 'secret_key')]
 
 # nodeid -> (platform, fault, upgrades per device); outcomes come from the reports.
@@ -114,8 +110,7 @@ def matrix_report(request):
 def _cases():
     for platform in PLATFORMS:
         for fault in FAULTS:
-            marks = [pytest.mark.xfail(reason='enos branch', strict=False)] if platform == 'enos' and fault in ENOS_BRANCH else []
-            yield pytest.param(platform, fault, id='%s-%s' % (platform, fault.replace(' ', '_')), marks=marks)
+            yield pytest.param(platform, fault, id='%s-%s' % (platform, fault.replace(' ', '_')))
 
 
 @pytest.mark.parametrize('platform, fault', list(_cases()))
