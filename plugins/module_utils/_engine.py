@@ -145,15 +145,10 @@ class UpgradeRun:
         unknown = [device_id for device_id in self.ids if device_id not in found]
         catalog = self.client.list_firmwares(devices=devices) if devices else []
         fixed = self._find_firmware(catalog) if self.firmware_id is not None else None
-        if self.version not in (None, plan.LATEST):
-            usable = [fw for fw in catalog if fw.released or self.include_unreleased]
-            if not any(fw.parsed_version == parse_version(self.version) for fw in usable):
-                hidden = any(fw.parsed_version == parse_version(self.version) for fw in catalog)
-                raise ConfigError('version %s is %s for the products of these devices; available versions: %s' % (
-                    self.version,
-                    'a test/unreleased firmware (set include_unreleased=true to install it)' if hidden else 'not in the %s catalog' % self.client.platform,
-                    _versions_text(usable)))
-        items = []
+        pinned = self.version not in (None, plan.LATEST)
+        usable = [fw for fw in catalog if fw.released or self.include_unreleased]
+        offered = pinned and any(fw.parsed_version == parse_version(self.version) for fw in usable)
+        items, needing = [], []
         for device_id in self.ids:
             device = found.get(device_id)
             if device is None:
@@ -162,7 +157,11 @@ class UpgradeRun:
             firmware, reason = plan.resolve_target(device, catalog, self.client.firmware_fits, version=self.version, firmware=fixed,
                                                    include_unreleased=self.include_unreleased, explain=self.client.firmware_misfit)
             if firmware is None:
-                items.append(plan.plan_incompatible(device, reason))
+                # A device at or past a pinned version needs no firmware, whether or not the vendor still offers it.
+                item = plan.plan_unoffered(device, self.version, self.allow_downgrade, self.force) if pinned else None
+                if item is None and pinned and not offered:
+                    needing.append(device_id)
+                items.append(item or plan.plan_incompatible(device, reason))
             else:
                 item = plan.plan_device(device, firmware, self.allow_downgrade, self.force)
                 blocker = self.client.upgrade_blocker(firmware, device) if item.status == plan.WOULD_UPGRADE else None
@@ -170,6 +169,12 @@ class UpgradeRun:
                     # Known before any write: check mode reports it, and the run sends nothing for it.
                     item.status, item.msg = plan.FAILED, blocker
                 items.append(item)
+        if needing:
+            hidden = any(fw.parsed_version == parse_version(self.version) for fw in catalog)
+            raise ConfigError('version %s is %s for the products of these devices; available versions: %s (%s)' % (
+                self.version,
+                'a test/unreleased firmware (set include_unreleased=true to install it)' if hidden else 'not in the %s catalog' % self.client.platform,
+                _versions_text(usable), _needing_text(needing)))
         self.items = items
         return unknown
 
@@ -287,6 +292,11 @@ class UpgradeRun:
                 before.append('%s: %s\n' % (item.id, item.previous_version))
                 after.append('%s: %s\n' % (item.id, item.target_version))
         return {'before': ''.join(before), 'after': ''.join(after), 'before_header': 'firmware', 'after_header': 'firmware'}
+
+
+def _needing_text(ids, shown=5):
+    more = ' and %d more' % (len(ids) - shown) if len(ids) > shown else ''
+    return 'needed by %d device(s): %s%s' % (len(ids), ', '.join(ids[:shown]), more)
 
 
 def _number(value):

@@ -18,10 +18,12 @@ description:
     Job creation is never repeated blindly; after a lost answer the jobs are read again first.
   - A device already at the target is not touched. A device already upgrading is waited for, not restarted.
     Re-running after success changes nothing.
-  - A device running a newer version than the target is left alone and reported, unless O(allow_downgrade=true).
+  - A device running a newer version than the target is left alone and reported (V(downgrade_refused), V(skipped)),
+    unless O(allow_downgrade=true), whether or not the vendor still offers the target. A device already running the target
+    is V(already_current) even when the catalog no longer lists it.
     A device the target firmware does not fit is reported as incompatible and skipped.
   - The task fails only after every device has been reported, when any device ended V(failed) or V(timed_out),
-    or before any write when the input is wrong (unknown device ids, a version not in the catalog).
+    or before any write when the input is wrong (unknown device ids, a version not in the catalog that some device would need).
 author:
   - fleetota.cloud developers (@fleetota)
 extends_documentation_fragment:
@@ -40,7 +42,8 @@ options:
         duplicates are ignored.
       - With O(platform=tuya) the main firmware channel of each device is upgraded (channel 0, else the lowest reported),
         one start request per device; Tuya only installs the version it offers for a device, so an older version is
-        not in that device's catalog (O(allow_downgrade) cannot change that), and O(force) cannot re-install the running version.
+        not in that device's catalog (the device is reported V(downgrade_refused); O(allow_downgrade) cannot install it),
+        and O(force) cannot re-install the running version.
     type: list
     elements: str
     required: true

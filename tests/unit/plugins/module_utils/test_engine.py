@@ -164,6 +164,38 @@ def test_version_not_in_catalog_names_the_available_versions():
     assert platform.start_requests == []
 
 
+def test_pinned_version_the_catalog_lacks_is_judged_by_the_running_version():
+    # The vendor no longer lists 1.0.2 (older than every entry): devices past it are refused a downgrade, one at it is current.
+    platform = FakePlatform([device('old', '1.4.120'), device('newer', '1.7.5'), device('at', '1.0.2'), device('below', '1.0.1'),
+                             device('odd', 'unknown')], catalog())
+    for check_mode in (True, False):
+        result, failure = make_run(platform, devices=['old', 'newer', 'at'], version='1.0.2').run(check_mode=check_mode)
+        assert failure is None and result['changed'] is False
+        devices = by_id(result)
+        for device_id in ('old', 'newer'):
+            assert (devices[device_id]['action'], devices[device_id]['status']) == ('downgrade_refused', 'skipped')
+            assert devices[device_id]['target_version'] == '1.0.2' and 'allow_downgrade' in devices[device_id]['msg']
+        assert (devices['at']['action'], devices['at']['status'], devices['at']['target_version']) == ('none', 'already_current', '1.0.2')
+    # Devices that would need the missing firmware: an error before any write, naming the count and the first few.
+    for kwargs, needing in (({'devices': ['newer', 'below', 'odd']}, 'needed by 2 device(s): below, odd'),
+                            ({'devices': ['newer'], 'allow_downgrade': True}, 'needed by 1 device(s): newer'),
+                            ({'devices': ['at'], 'force': True}, 'needed by 1 device(s): at')):
+        with pytest.raises(ConfigError) as exc:
+            make_run(platform, version='1.0.2', **kwargs).run()
+        assert 'version 1.0.2 is not in the fake catalog' in str(exc.value) and needing in str(exc.value)
+    assert platform.start_requests == []
+
+
+def test_pinned_version_offered_elsewhere_leaves_a_device_below_it_incompatible():
+    platform = fleet()
+    result, failure = make_run(platform, devices=['old', 'hw_b', 'other'], version='1.6.201').run(check_mode=True)
+    assert failure is None
+    devices = by_id(result)
+    assert devices['old']['status'] == 'would_upgrade'
+    assert (devices['hw_b']['action'], devices['hw_b']['status']) == ('incompatible', 'skipped')        # 1.4.120 < 1.6.201, not for hardware B
+    assert (devices['other']['action'], devices['other']['status']) == ('downgrade_refused', 'skipped')  # 2.0.3 is past 1.6.201
+
+
 def test_firmware_id_selects_a_catalog_entry():
     platform = fleet()
     result, failure = make_run(platform, devices=['old', 'other'], firmware_id='12').run(check_mode=True)
