@@ -9,6 +9,7 @@ The platform client knows the vendor; this file knows the order of things, which
 same for all of them. Clock and sleep are injected so tests can run the wait loop fast.
 """
 
+import math
 import time
 
 from ansible_collections.fleetota.cloud.plugins.module_utils import _plan as plan
@@ -115,10 +116,10 @@ class UpgradeRun:
         self.force = force
         self.include_unreleased = include_unreleased
         self.wait = wait
-        if wait_timeout is None or wait_timeout <= 0:
-            raise ConfigError("wait_timeout '%s' is not valid: expected a positive number of seconds" % (wait_timeout,))
-        if poll_interval is None or poll_interval <= 0:
-            raise ConfigError("poll_interval '%s' is not valid: expected a positive number of seconds" % (poll_interval,))
+        if not _positive_number(wait_timeout):
+            raise ConfigError("wait_timeout '%s' is not valid: expected a positive, finite number of seconds" % (wait_timeout,))
+        if not _positive_number(poll_interval):
+            raise ConfigError("poll_interval '%s' is not valid: expected a positive, finite number of seconds" % (poll_interval,))
         self.wait_timeout = float(wait_timeout)
         self.poll_interval = float(poll_interval)
         self.clock = clock
@@ -292,6 +293,11 @@ class UpgradeRun:
                 before.append('%s: %s\n' % (item.id, item.previous_version))
                 after.append('%s: %s\n' % (item.id, item.target_version))
         return {'before': ''.join(before), 'after': ''.join(after), 'before_header': 'firmware', 'after_header': 'firmware'}
+
+
+def _positive_number(value):
+    """A real number above 0: not a bool, not NaN (which compares false with everything), not infinity."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def _needing_text(ids, shown=5):

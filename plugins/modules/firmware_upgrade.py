@@ -84,12 +84,14 @@ options:
     description:
       - Seconds to wait in all. Devices not done by then end V(timed_out), which fails the task; their upgrade may still finish.
       - For O(platform=enos) it is also the OTA job's C(upgradeTimeout), clamped to 300..172800 seconds (the range EnOS accepts).
+      - A positive, finite number; NaN and infinity are refused before any request is sent.
     type: float
     default: 3600
   poll_interval:
     description:
       - Seconds between two progress reads. Each read costs one request per product family (or per device, for a few devices);
         for EnOS, one C(searchTask) per job and 200 devices still upgrading.
+      - A positive, finite number; NaN and infinity are refused before any request is sent.
     type: float
     default: 10
 seealso:

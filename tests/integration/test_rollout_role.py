@@ -230,6 +230,15 @@ def test_bad_waves_are_refused_before_any_write(emulator, tmp_path):
     assert emulator.writes() == {}
 
 
+def test_nan_and_infinite_durations_are_refused_by_name_before_any_write(emulator, tmp_path):
+    for name, value in (('firmware_rollout_wait_timeout', 'nan'), ('firmware_rollout_poll_interval', 'inf')):
+        run = run_rollout(emulator, tmp_path, {name: value, 'firmware_rollout_waves': ['100%']})
+        assert run.rc != 0
+        assert "%s is '%s': expected a positive, finite number of seconds" % (name, value) in run.output
+        assert emulator.writes() == {}
+        assert not any(device['upgrading'] for device in emulator.devices())
+
+
 def test_role_variables_are_validated_once_for_the_group(emulator, tmp_path):
     # The playbook imports the role with rolespec_validate: false; the role's own validation, run
     # once, still refuses a bad value by name before anything is written.

@@ -143,6 +143,11 @@ def test_unknown_device_blocks_every_write():
     ({'devices': ['old'], 'version': '1.6.201', 'firmware_id': '13'}, 'exactly one of version and firmware_id (got both)'),
     ({'devices': ['old'], 'version': 'one.two'}, "'one.two' is not a firmware version"),
     ({'devices': ['old'], 'version': '1.6.201', 'wait_timeout': 0}, "wait_timeout '0' is not valid"),
+    ({'devices': ['old'], 'version': '1.6.201', 'wait_timeout': float('nan')}, "wait_timeout 'nan' is not valid: expected a positive, finite"),
+    ({'devices': ['old'], 'version': '1.6.201', 'wait_timeout': float('inf')}, "wait_timeout 'inf' is not valid"),
+    ({'devices': ['old'], 'version': '1.6.201', 'poll_interval': float('nan')}, "poll_interval 'nan' is not valid"),
+    ({'devices': ['old'], 'version': '1.6.201', 'poll_interval': float('-inf')}, "poll_interval '-inf' is not valid"),
+    ({'devices': ['old'], 'version': '1.6.201', 'poll_interval': True}, "poll_interval 'True' is not valid"),
 ])
 def test_bad_input_is_refused_before_any_call(kwargs, message):
     platform = fleet()
