@@ -83,7 +83,7 @@ def run_info(client, devices=None, product=None, hardware_version=None, include_
         found = client.get_devices(ids)
         unknown = [device_id for device_id in ids if device_id not in found]
         if unknown:
-            raise ConfigError('%d device id(s) not found on %s: %s' % (len(unknown), client.platform, ', '.join(unknown)))
+            raise ConfigError('%d device id(s) not found on %s: %s' % (len(unknown), client.platform, first_few(unknown)))
         ordered = [found[device_id] for device_id in ids]
     catalog = client.list_firmwares(devices=ordered, product=product, hardware_version=hardware_version)
     visible = [fw for fw in catalog if _listed(fw, product, hardware_version, include_unreleased)]
@@ -138,7 +138,7 @@ class UpgradeRun:
                                       % (wanted, firmware.version))
                 return firmware
         raise ConfigError('firmware_id %s is not in the %s catalog for the products of these devices; available ids: %s' % (
-            wanted, self.client.platform, ', '.join('%s (%s %s)' % (fw.id, fw.product, fw.version) for fw in _sort_firmwares(catalog)) or 'none'))
+            wanted, self.client.platform, first_few(['%s (%s %s)' % (fw.id, fw.product, fw.version) for fw in _sort_firmwares(catalog)], 10) or 'none'))
 
     def make_plan(self):
         found = self.client.get_devices(self.ids)
@@ -256,7 +256,7 @@ class UpgradeRun:
         unknown = self.make_plan()
         if unknown:
             return self._report(check_mode), 'no upgrade was sent: %d device id(s) not found on %s: %s' % (
-                len(unknown), self.client.platform, ', '.join(unknown))
+                len(unknown), self.client.platform, first_few(unknown))
         if not check_mode:
             self._start()
             if self.wait:
@@ -300,9 +300,15 @@ def _positive_number(value):
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
-def _needing_text(ids, shown=5):
-    more = ' and %d more' % (len(ids) - shown) if len(ids) > shown else ''
-    return 'needed by %d device(s): %s%s' % (len(ids), ', '.join(ids[:shown]), more)
+def first_few(items, shown=5):
+    """The first `shown` items and how many more: a message about 5,000 ids stays a line, not 50 KB."""
+    items = [str(item) for item in items]
+    more = ' ... and %d more' % (len(items) - shown) if len(items) > shown else ''
+    return ', '.join(items[:shown]) + more
+
+
+def _needing_text(ids):
+    return 'needed by %d device(s): %s' % (len(ids), first_few(ids))
 
 
 def _number(value):

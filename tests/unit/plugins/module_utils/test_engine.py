@@ -5,6 +5,7 @@ import pytest
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._engine import UpgradeRun, clean_device_ids, run_info
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ConfigError
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import Firmware
 
 from ansible_collections.fleetota.cloud.tests.unit.plugins.module_utils.fake_platform import FakeClock, FakePlatform, catalog, device
 
@@ -210,6 +211,27 @@ def test_firmware_id_selects_a_catalog_entry():
     with pytest.raises(ConfigError) as exc:
         make_run(platform, devices=['old'], firmware_id='99').run()
     assert 'firmware_id 99 is not in the fake catalog' in str(exc.value)
+
+
+def test_thousands_of_unknown_ids_give_a_short_message_naming_the_count_and_the_first_few():
+    platform = fleet()
+    unknown = ['NOPE%05d' % n for n in range(5000)]
+    with pytest.raises(ConfigError) as exc:
+        run_info(platform, devices=['old'] + unknown)
+    message = str(exc.value)
+    assert message.startswith('5000 device id(s) not found on fake: NOPE00000, NOPE00001, NOPE00002, NOPE00003, NOPE00004 ... and 4995 more')
+    assert len(message) < 200 and 'NOPE00005' not in message
+    result, failure = make_run(platform, devices=unknown + ['old'], version='1.6.201').run()
+    assert failure == 'no upgrade was sent: 5000 device id(s) not found on fake: NOPE00000, NOPE00001, NOPE00002, NOPE00003, NOPE00004 ... and 4995 more'
+    assert len(result['devices']) == 5001 and platform.start_requests == []   # every id is still reported, one entry each
+
+
+def test_a_missing_firmware_id_lists_the_first_ten_catalog_entries():
+    many = [Firmware(str(100 + n), '1.%d.0' % n, product='770', hardware_version='A') for n in range(500)]
+    platform = FakePlatform([device('old', '1.4.120')], many)
+    with pytest.raises(ConfigError) as exc:
+        make_run(platform, devices=['old'], firmware_id='99').run()
+    assert str(exc.value).endswith('... and 490 more') and len(str(exc.value)) < 500
 
 
 def test_clean_device_ids_keeps_order_and_drops_duplicates():
