@@ -232,6 +232,17 @@ def test_devices_that_finish_their_interrupted_upgrade_before_their_wave_report_
     assert run.summary['by_status'] == {'succeeded': 3}
 
 
+def test_pinning_a_version_the_devices_passed_and_the_vendor_no_longer_offers_skips_them(emulator, tmp_path):
+    hosts = sorted(outdated(emulator))[:3]
+    emulator.set_devices(hosts[:1], firmware_version='0.9.7')   # at the pinned version, which no catalog lists
+    run = run_rollout(emulator, tmp_path, {'firmware_rollout_version': '0.9.7', 'rollout_hosts': ','.join(hosts)})
+    assert run.rc == 0, run.output
+    assert run.status(hosts[0]) == 'already_current'
+    assert [run.status(host) for host in hosts[1:]] == ['skipped', 'skipped']
+    assert all(run.hosts[host]['action'] == 'downgrade_refused' for host in hosts[1:])
+    assert emulator.writes() == {}
+
+
 def test_static_inventory_with_own_id_variable(emulator, tmp_path):
     ids = sorted(outdated(emulator))[:2]
     inventory = tmp_path / 'static.yml'
