@@ -24,7 +24,9 @@ options:
     description:
       - V(rows), a list of dicts, sorted by product, hardware and id.
       - V(table), a summary line, then the lines of a fixed-width text table, devices needing attention first.
-      - V(csv), the rows as CSV text with a header line.
+      - V(csv), the rows as CSV text with a header line, every field quoted. A cell that starts with C(=), C(+), C(-), C(@), a tab or a
+        carriage return (a device name from the cloud, or a negative number) gets a leading single quote, so that a spreadsheet
+        shows it as text instead of running it as a formula (CSV injection, as OWASP recommends). The other forms are not changed.
       - V(summary), counts per state, the share of devices on the newest version (compliance), per product and hardware.
       - V(html), one self-contained HTML page (inline CSS, SVG and script, no external asset) with the compliance per product and
         hardware, a chart of the firmware versions per product, the devices needing attention (last upgrade failed, offline,

@@ -28,6 +28,15 @@ options:
     description: The failure budget, a count or a percent of the devices to upgrade.
     type: raw
     required: true
+  wait_timeout:
+    description:
+      - The role's C(firmware_rollout_wait_timeout), checked here before the first wave writes anything - a positive,
+        finite number of seconds (NaN and infinity are refused). Not checked when omitted.
+    type: raw
+  poll_interval:
+    description:
+      - The role's C(firmware_rollout_poll_interval), checked the same way.
+    type: raw
 '''
 
 EXAMPLES = r'''
@@ -42,12 +51,32 @@ _value:
   type: dict
 '''
 
+import math
+
 from ansible_collections.fleetota.cloud.plugins.module_utils import _rollout
+from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ConfigError
 from ansible_collections.fleetota.cloud.plugins.plugin_utils.filters import filter_errors
 
 
+def check_seconds(name, value):
+    """A role variable that is a number of seconds: positive and finite (NaN passes every `<=` test, so it is named)."""
+    number = None
+    if not isinstance(value, bool):
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = None
+    if number is None or not math.isfinite(number) or number <= 0:
+        raise ConfigError('%s is %r: expected a positive, finite number of seconds, e.g. 3600' % (name, value))
+    return number
+
+
 @filter_errors
-def rollout_plan(plan_devices, waves, max_failures):
+def rollout_plan(plan_devices, waves, max_failures, wait_timeout=None, poll_interval=None):
+    if wait_timeout is not None:
+        check_seconds('firmware_rollout_wait_timeout', wait_timeout)
+    if poll_interval is not None:
+        check_seconds('firmware_rollout_poll_interval', poll_interval)
     return _rollout.plan(plan_devices, waves, max_failures)
 
 

@@ -11,6 +11,8 @@ author:
 short_description: Merge one wave's upgrade and verification results into the rollout outcomes
 description:
   - A device reported V(succeeded) that the verification read does not show at its target becomes V(failed).
+  - A device that was V(in_progress) in the plan (upgrading when a resumed rollout started) and reported V(already_current)
+    by its wave finished that upgrade, so it becomes V(succeeded), with the version it was upgrading from as C(previous_version).
   - Used by the P(fleetota.cloud.firmware_rollout#role) role.
 options:
   _input:

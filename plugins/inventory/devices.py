@@ -35,7 +35,9 @@ options:
     description:
       - What to name each host. V(id) is the device id (Magewell serial number, EnOS device key, Tuya device id, IoT Core C(DeviceName)),
         unique by construction.
-      - V(name) is the device name; devices without a name, or whose name another device already took, keep their id.
+      - V(name) is the device name. Devices without a name keep their id; so do devices whose name another device with a
+        smaller id also has, or whose name is the id of a device named by its id, with a warning naming them. Every device
+        is one host, and the names do not depend on the order in which the cloud lists the devices.
     type: str
     default: id
     choices: [id, name]
@@ -148,6 +150,39 @@ from ansible_collections.fleetota.cloud.plugins.module_utils._transport import H
 display = Display()
 
 
+def host_names(devices, by_name):
+    """Device id -> host name: one host per device, the same names whatever order the cloud lists the devices in.
+
+    With by_name, a device is named by its name when it is the device with the smallest id among those
+    sharing that name, and the name is no other device's id; every other device is named by its id.
+    A name that is the id of a device named by its id would merge two devices into one host, so its
+    device falls back to its own id too, until no name is left that is such an id.
+    """
+    hosts = dict((device.id, device.id) for device in devices)
+    if not by_name:
+        return hosts
+    owner = {}
+    for device in devices:
+        if device.name and (device.name not in owner or device.id < owner[device.name]):
+            owner[device.name] = device.id
+    for device in devices:
+        if device.name and owner[device.name] == device.id:
+            hosts[device.id] = device.name
+    changed = True
+    while changed:
+        by_id = set(device_id for device_id, host in hosts.items() if host == device_id)
+        changed = False
+        for device_id, host in hosts.items():
+            if host != device_id and host in by_id:
+                hosts[device_id] = device_id
+                changed = True
+    return hosts
+
+
+def _listed(items, shown=5):
+    return ', '.join(items[:shown]) + (' and %d more' % (len(items) - shown) if len(items) > shown else '')
+
+
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     NAME = 'fleetota.cloud.devices'
@@ -211,16 +246,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         # A group variable, so that any ansible_python_interpreter of the user's (group_vars,
         # host_vars, compose, play vars, extra vars) wins over it.
         self.inventory.set_variable(platform_group, 'ansible_python_interpreter', trust_as_template('{{ ansible_playbook_python }}'))
-        taken = set()
-        for device in sorted(devices, key=lambda d: d.id):
-            if products and device.product not in products:
-                continue
-            if online_only and not device.online:
-                continue
-            host = device.id
-            if by_name and device.name and device.name not in taken:
-                host = device.name
-            taken.add(host)
+        devices = [device for device in sorted(devices, key=lambda d: d.id)
+                   if (not products or device.product in products) and (not online_only or device.online)]
+        hosts = host_names(devices, by_name)
+        fallen = [device for device in devices if by_name and device.name and hosts[device.id] != device.name]
+        if fallen:
+            self.display.warning('fleetota.cloud.devices: hostname=name: %d device name(s) collide with another device\'s name or id; '
+                                 'these devices are named by their id instead: %s' % (len(fallen), _listed(
+                                     ['%s (name %r)' % (device.id, device.name) for device in fallen])))
+        for device in devices:
+            host = hosts[device.id]
             self.inventory.add_host(host, group=platform_group)
             hostvars = {
                 'fleetota_platform': platform,

@@ -9,6 +9,7 @@ Modules and the inventory plugin read their options differently, then both call
 create_client() with a plain dict; everything after that is shared.
 """
 
+import math
 import os
 import re
 import ssl
@@ -144,14 +145,14 @@ def validate_connection(options):
             platform, ' and '.join(missing),
             ', '.join('option %s or env %s' % (name, CONNECTION_OPTIONS[name][1]) for name in missing)))
     timeout = options.get('timeout')
-    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
-        raise ConfigError("timeout '%s' is not valid: expected a positive number of seconds" % (timeout,))
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) or timeout <= 0):
+        raise ConfigError("timeout '%s' is not valid: expected a positive, finite number of seconds" % (timeout,))
     concurrency = options.get('max_concurrency')
     if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY_LIMIT):
         raise ConfigError("max_concurrency '%s' is not valid: expected a whole number from 1 to %d" % (concurrency, MAX_CONCURRENCY_LIMIT))
     rate = options.get('rate_limit')
-    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate <= 0):
-        raise ConfigError("rate_limit '%s' is not valid: expected a positive number of requests per second" % (rate,))
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate <= 0):
+        raise ConfigError("rate_limit '%s' is not valid: expected a positive, finite number of requests per second" % (rate,))
     for name in ('token_cache', 'device_cache'):
         path = options.get(name)
         if path and os.path.isdir(os.path.expanduser(str(path))):

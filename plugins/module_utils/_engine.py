@@ -9,6 +9,7 @@ The platform client knows the vendor; this file knows the order of things, which
 same for all of them. Clock and sleep are injected so tests can run the wait loop fast.
 """
 
+import math
 import time
 
 from ansible_collections.fleetota.cloud.plugins.module_utils import _plan as plan
@@ -83,7 +84,7 @@ def run_info(client, devices=None, product=None, hardware_version=None, include_
         found = client.get_devices(ids)
         unknown = [device_id for device_id in ids if device_id not in found]
         if unknown:
-            raise ConfigError('%d device id(s) not found on %s: %s' % (len(unknown), client.platform, ', '.join(unknown)))
+            raise ConfigError('%d device id(s) not found on %s: %s' % (len(unknown), client.platform, first_few(unknown)))
         ordered = [found[device_id] for device_id in ids]
     catalog = client.list_firmwares(devices=ordered, product=product, hardware_version=hardware_version)
     visible = [fw for fw in catalog if _listed(fw, product, hardware_version, include_unreleased)]
@@ -120,10 +121,10 @@ class UpgradeRun:
         self.force = force
         self.include_unreleased = include_unreleased
         self.wait = wait
-        if wait_timeout is None or wait_timeout <= 0:
-            raise ConfigError("wait_timeout '%s' is not valid: expected a positive number of seconds" % (wait_timeout,))
-        if poll_interval is None or poll_interval <= 0:
-            raise ConfigError("poll_interval '%s' is not valid: expected a positive number of seconds" % (poll_interval,))
+        if not _positive_number(wait_timeout):
+            raise ConfigError("wait_timeout '%s' is not valid: expected a positive, finite number of seconds" % (wait_timeout,))
+        if not _positive_number(poll_interval):
+            raise ConfigError("poll_interval '%s' is not valid: expected a positive, finite number of seconds" % (poll_interval,))
         self.wait_timeout = float(wait_timeout)
         self.poll_interval = float(poll_interval)
         self.clock = clock
@@ -144,7 +145,7 @@ class UpgradeRun:
                                       % (wanted, firmware.version))
                 return firmware
         raise ConfigError('firmware_id %s is not in the %s catalog for the products of these devices; available ids: %s' % (
-            wanted, self.client.platform, ', '.join('%s (%s %s)' % (fw.id, fw.product, fw.version) for fw in _sort_firmwares(catalog)) or 'none'))
+            wanted, self.client.platform, first_few(['%s (%s %s)' % (fw.id, fw.product, fw.version) for fw in _sort_firmwares(catalog)], 10) or 'none'))
 
     def make_plan(self):
         found = self.client.get_devices(self.ids)
@@ -152,15 +153,10 @@ class UpgradeRun:
         unknown = [device_id for device_id in self.ids if device_id not in found]
         catalog = self.client.list_firmwares(devices=devices) if devices else []
         fixed = self._find_firmware(catalog) if self.firmware_id is not None else None
-        if self.version not in (None, plan.LATEST):
-            usable = [fw for fw in catalog if fw.released or self.include_unreleased]
-            if not any(fw.parsed_version == parse_version(self.version) for fw in usable):
-                hidden = any(fw.parsed_version == parse_version(self.version) for fw in catalog)
-                raise ConfigError('version %s is %s for the products of these devices; available versions: %s' % (
-                    self.version,
-                    'a test/unreleased firmware (set include_unreleased=true to install it)' if hidden else 'not in the %s catalog' % self.client.platform,
-                    _versions_text(usable)))
-        items = []
+        pinned = self.version not in (None, plan.LATEST)
+        usable = [fw for fw in catalog if fw.released or self.include_unreleased]
+        offered = pinned and any(fw.parsed_version == parse_version(self.version) for fw in usable)
+        items, needing = [], []
         for device_id in self.ids:
             device = found.get(device_id)
             if device is None:
@@ -169,7 +165,11 @@ class UpgradeRun:
             firmware, reason = plan.resolve_target(device, catalog, self.client.firmware_fits, version=self.version, firmware=fixed,
                                                    include_unreleased=self.include_unreleased, explain=self.client.firmware_misfit)
             if firmware is None:
-                items.append(plan.plan_incompatible(device, reason))
+                # A device at or past a pinned version needs no firmware, whether or not the vendor still offers it.
+                item = plan.plan_unoffered(device, self.version, self.allow_downgrade, self.force) if pinned else None
+                if item is None and pinned and not offered:
+                    needing.append(device_id)
+                items.append(item or plan.plan_incompatible(device, reason))
             else:
                 item = plan.plan_device(device, firmware, self.allow_downgrade, self.force)
                 blocker = self.client.upgrade_blocker(firmware, device) if item.status == plan.WOULD_UPGRADE else None
@@ -177,6 +177,12 @@ class UpgradeRun:
                     # Known before any write: check mode reports it, and the run sends nothing for it.
                     item.status, item.msg = plan.FAILED, blocker
                 items.append(item)
+        if needing:
+            hidden = any(fw.parsed_version == parse_version(self.version) for fw in catalog)
+            raise ConfigError('version %s is %s for the products of these devices; available versions: %s (%s)' % (
+                self.version,
+                'a test/unreleased firmware (set include_unreleased=true to install it)' if hidden else 'not in the %s catalog' % self.client.platform,
+                _versions_text(usable), _needing_text(needing)))
         self.items = items
         return unknown
 
@@ -365,7 +371,7 @@ class UpgradeRun:
         unknown = self.make_plan()
         if unknown:
             return self._report(check_mode), 'no upgrade was sent: %d device id(s) not found on %s: %s' % (
-                len(unknown), self.client.platform, ', '.join(unknown))
+                len(unknown), self.client.platform, first_few(unknown))
         if not check_mode:
             self._locked_start(lock, generation)
             if self.wait:
@@ -409,6 +415,22 @@ class UpgradeRun:
 def _unknown_outcome(reason, seen=None):
     return ("the upgrade request's outcome is unknown (%s)%s; nothing was re-sent, so that the device cannot be flashed twice: "
             "check it in the vendor's console, or re-run (a re-run waits for an upgrade under way)" % (reason, '; ' + seen if seen else ''))
+
+
+def _positive_number(value):
+    """A real number above 0: not a bool, not NaN (which compares false with everything), not infinity."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+def first_few(items, shown=5):
+    """The first `shown` items and how many more: a message about 5,000 ids stays a line, not 50 KB."""
+    items = [str(item) for item in items]
+    more = ' ... and %d more' % (len(items) - shown) if len(items) > shown else ''
+    return ', '.join(items[:shown]) + more
+
+
+def _needing_text(ids):
+    return 'needed by %d device(s): %s' % (len(ids), first_few(ids))
 
 
 def _number(value):

@@ -139,6 +139,30 @@ def plan_device(device, firmware, allow_downgrade=False, force=False):
     return item
 
 
+def plan_unoffered(device, version, allow_downgrade=False, force=False):
+    """The plan of a device whose target `version` the catalog does not offer it, or None when it needs that firmware.
+
+    Vendors drop old versions from what they offer (Tuya lists only what a device can upgrade to), so
+    the running version alone decides: a device already at the target is current, one newer than
+    the target is refused a downgrade, whether or not the vendor still offers the target.
+    """
+    current = try_parse_version(device.current_version)
+    wanted = try_parse_version(version)
+    if current is None or wanted is None or device.upgrading:
+        return None
+    item = PlanItem(device.id, device, None)
+    item.target_version = version
+    if current == wanted and not force:
+        item.action, item.status = NONE, ALREADY_CURRENT
+        item.msg = 'already at %s' % version
+        return item
+    if current > wanted and not allow_downgrade:
+        item.action, item.status = DOWNGRADE_REFUSED, SKIPPED
+        item.msg = 'runs %s, newer than the target %s; set allow_downgrade=true to downgrade' % (device.current_version, version)
+        return item
+    return None
+
+
 def plan_incompatible(device, reason):
     return PlanItem(device.id, device, None, action=INCOMPATIBLE, status=SKIPPED, msg=reason)
 

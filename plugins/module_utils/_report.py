@@ -64,12 +64,23 @@ def _text(value):
     return str(value)
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ('=', '+', '-', '@', '\t', '\r')
+
+
+def csv_cell(value):
+    """A cell that a spreadsheet shows as text: one starting a formula gets a leading single quote (OWASP), negative numbers too."""
+    text = _text(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def to_csv(devices):
+    """Every device as CSV: every field quoted, and every cell from the cloud neutralised against formula injection."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator='\n')
+    writer = csv.writer(buffer, lineterminator='\n', quoting=csv.QUOTE_ALL)
     writer.writerow(COLUMNS)
     for row in rows(devices):
-        writer.writerow([_text(row[column]) for column in COLUMNS])
+        writer.writerow([csv_cell(row[column]) for column in COLUMNS])
     return buffer.getvalue()
 
 

@@ -141,6 +141,10 @@ def record(outcomes, upgraded, verified, wave):
 
     A device the upgrade reported done but the verification read does not show at the
     target is a failure: the wave is only done when the devices say so.
+
+    A device that was upgrading when the rollout planned (a resumed run) and has reached the
+    target by its wave finished an upgrade of this rollout: it succeeded, from the version the
+    plan saw, even though the wave found nothing left to do.
     """
     merged = dict(outcomes)
     seen = dict((d.get('id'), d) for d in verified or [])
@@ -149,6 +153,10 @@ def record(outcomes, upgraded, verified, wave):
         previous = merged.get(entry['id'])
         if previous is not None and previous.get('previous_version') is not None:
             entry['previous_version'] = previous['previous_version']
+        if previous is not None and previous.get('status') == 'in_progress' and entry['status'] == 'already_current':
+            entry['action'], entry['status'] = 'upgrade', 'succeeded'
+            entry['msg'] = 'finished, before its wave, the upgrade from %s to %s that was under way when the rollout started' % (
+                entry['previous_version'], entry['target_version'])
         check = seen.get(entry['id'])
         if check is not None:
             entry['current_version'] = check.get('current_version')

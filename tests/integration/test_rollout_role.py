@@ -207,6 +207,42 @@ def test_interrupted_rollout_resumes_without_restarting(emulator, tmp_path, play
             assert run.status(device['id']) == 'succeeded'
 
 
+def test_devices_that_finish_their_interrupted_upgrade_before_their_wave_report_it(emulator, tmp_path, playbook):
+    # Three devices whose upgrade an interrupted run started: the plan finds them upgrading. Wave 1 (one of them) waits
+    # for its device; the other two finish meanwhile, and wave 2 finds them at the target. This rollout upgraded all
+    # three: each reports succeeded, changed, and the version it was upgrading from.
+    emulator.config(upgrade_seconds=20)  # still running when the rollout plans, even on a busy machine
+    started = sorted(outdated(emulator))[:3]
+    before = dict((device_id, emulator.device(device_id)['firmware_version']) for device_id in started)
+    first = playbook([{'name': 'start', 'fleetota.cloud.firmware_upgrade': {'devices': started, 'version': 'latest', 'wait': False},
+                       'register': 'out'}], connection=emulator.connection())
+    assert first.rc == 0, first.output
+    inventory = inventory_file(tmp_path, platform='magewell', endpoint=emulator.url, username='Admin')
+    run = run_rollout(emulator, tmp_path, {'firmware_rollout_waves': [1, '100%'], 'rollout_hosts': ','.join(started)}, inventory=inventory)
+    assert run.rc == 0, run.output
+    recap = run.recap()
+    assert 'wave 1: 1 device(s)' in run.stdout and 'wave 2: 2 device(s)' in run.stdout   # planned in progress, all three
+    for device_id in started:
+        outcome = run.hosts[device_id]
+        assert emulator.device(device_id)['upgrade_count'] == 1
+        assert outcome['status'] == 'succeeded', outcome
+        assert outcome['previous_version'] == before[device_id] != outcome['current_version'], outcome
+        assert outcome['current_version'] == emulator.device(device_id)['firmware_version']
+        assert recap[device_id]['changed'] == 1, recap
+    assert run.summary['by_status'] == {'succeeded': 3}
+
+
+def test_pinning_a_version_the_devices_passed_and_the_vendor_no_longer_offers_skips_them(emulator, tmp_path):
+    hosts = sorted(outdated(emulator))[:3]
+    emulator.set_devices(hosts[:1], firmware_version='0.9.7')   # at the pinned version, which no catalog lists
+    run = run_rollout(emulator, tmp_path, {'firmware_rollout_version': '0.9.7', 'rollout_hosts': ','.join(hosts)})
+    assert run.rc == 0, run.output
+    assert run.status(hosts[0]) == 'already_current'
+    assert [run.status(host) for host in hosts[1:]] == ['skipped', 'skipped']
+    assert all(run.hosts[host]['action'] == 'downgrade_refused' for host in hosts[1:])
+    assert emulator.writes() == {}
+
+
 def test_static_inventory_with_own_id_variable(emulator, tmp_path):
     ids = sorted(outdated(emulator))[:2]
     inventory = tmp_path / 'static.yml'
@@ -230,6 +266,15 @@ def test_bad_waves_are_refused_before_any_write(emulator, tmp_path):
     assert run.rc != 0
     assert "firmware_rollout_waves[1] is '150%'" in run.output
     assert emulator.writes() == {}
+
+
+def test_nan_and_infinite_durations_are_refused_by_name_before_any_write(emulator, tmp_path):
+    for name, value in (('firmware_rollout_wait_timeout', 'nan'), ('firmware_rollout_poll_interval', 'inf')):
+        run = run_rollout(emulator, tmp_path, {name: value, 'firmware_rollout_waves': ['100%']})
+        assert run.rc != 0
+        assert "%s is '%s': expected a positive, finite number of seconds" % (name, value) in run.output
+        assert emulator.writes() == {}
+        assert not any(device['upgrading'] for device in emulator.devices())
 
 
 def test_role_variables_are_validated_once_for_the_group(emulator, tmp_path):

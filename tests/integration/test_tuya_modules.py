@@ -36,6 +36,10 @@ def latest_for(emulator, device_id):
     return scenarios(emulator)['latest_by_product'][device(emulator, device_id)['product']]
 
 
+def release(text):
+    return tuple(int(part) for part in text.split('.'))
+
+
 def by_id(entries):
     return dict((entry['id'], entry) for entry in entries)
 
@@ -129,24 +133,33 @@ def test_upgrade_waits_then_second_run_changes_nothing_and_reuses_the_token(emul
     assert len(json.loads(content)) == 1
 
 
-def test_older_version_is_refused_even_with_allow_downgrade(emulator, playbook, conn):
+def test_older_version_no_longer_offered_is_a_refused_downgrade_and_cannot_be_forced(emulator, playbook, conn):
     device_id = online(emulator, 1, outdated=False)[0]
+    current = device(emulator, device_id)['firmware_version']
     older = scenarios(emulator)['older_by_product'][device(emulator, device_id)['product']][0]
     run = playbook([task('fleetota.cloud.firmware_upgrade', register='refused', devices=[device_id], version=older),
                     task('fleetota.cloud.firmware_upgrade', register='allowed', devices=[device_id], version=older, allow_downgrade=True)],
                    keep=('refused', 'allowed'), connection=conn())
-    for name in ('refused', 'allowed'):
-        result = run.data[name]
-        assert result['failed'] is True
-        assert 'version %s is not in the tuya catalog' % older in result['msg']
+    # Tuya offers a device only what it can upgrade to: the older version is gone, the device is simply past it.
+    refused = run.data['refused']
+    assert refused.get('failed') is not True and refused['changed'] is False, refused
+    entry = refused['devices'][0]
+    assert (entry['action'], entry['status']) == ('downgrade_refused', 'skipped')
+    assert (entry['target_version'], entry['current_version']) == (older, current)
+    # Asked to downgrade, it would need the version Tuya no longer offers.
+    allowed = run.data['allowed']
+    assert allowed['failed'] is True
+    assert 'version %s is not in the tuya catalog' % older in allowed['msg'] and device_id in allowed['msg']
     assert emulator.writes() == {}
     assert device(emulator, device_id)['upgrade_count'] == 0
 
 
 def test_version_offered_to_one_device_only_is_incompatible_for_the_other(emulator, playbook, conn):
-    outdated = online(emulator, 1)[0]
-    product = device(emulator, outdated)['product']
-    other = next(i for i in online(emulator, 20) if device(emulator, i)['product'] != product)
+    # Another product's device on a version below the target: it is not offered the target (one past it is refused a downgrade).
+    pool = [device(emulator, i) for i in online(emulator, 20)]
+    latest = scenarios(emulator)['latest_by_product']
+    outdated, other = next((a['id'], b['id']) for a in pool for b in pool
+                           if a['product'] != b['product'] and release(b['firmware_version']) < release(latest[a['product']]))
     version = latest_for(emulator, outdated)
     run = playbook([task('fleetota.cloud.firmware_upgrade', devices=[outdated, other], version=version, poll_interval=0.5, wait_timeout=60)],
                    connection=conn())

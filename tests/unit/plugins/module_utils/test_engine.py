@@ -5,6 +5,7 @@ import pytest
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._engine import UpgradeRun, clean_device_ids, run_info
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ApiError, AuthError, ConfigError, NetworkError
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import Firmware
 
 from ansible_collections.fleetota.cloud.tests.unit.plugins.module_utils.fake_platform import FakeClock, FakePlatform, catalog, device
 
@@ -143,6 +144,11 @@ def test_unknown_device_blocks_every_write():
     ({'devices': ['old'], 'version': '1.6.201', 'firmware_id': '13'}, 'exactly one of version and firmware_id (got both)'),
     ({'devices': ['old'], 'version': 'one.two'}, "'one.two' is not a firmware version"),
     ({'devices': ['old'], 'version': '1.6.201', 'wait_timeout': 0}, "wait_timeout '0' is not valid"),
+    ({'devices': ['old'], 'version': '1.6.201', 'wait_timeout': float('nan')}, "wait_timeout 'nan' is not valid: expected a positive, finite"),
+    ({'devices': ['old'], 'version': '1.6.201', 'wait_timeout': float('inf')}, "wait_timeout 'inf' is not valid"),
+    ({'devices': ['old'], 'version': '1.6.201', 'poll_interval': float('nan')}, "poll_interval 'nan' is not valid"),
+    ({'devices': ['old'], 'version': '1.6.201', 'poll_interval': float('-inf')}, "poll_interval '-inf' is not valid"),
+    ({'devices': ['old'], 'version': '1.6.201', 'poll_interval': True}, "poll_interval 'True' is not valid"),
 ])
 def test_bad_input_is_refused_before_any_call(kwargs, message):
     platform = fleet()
@@ -164,6 +170,38 @@ def test_version_not_in_catalog_names_the_available_versions():
     assert platform.start_requests == []
 
 
+def test_pinned_version_the_catalog_lacks_is_judged_by_the_running_version():
+    # The vendor no longer lists 1.0.2 (older than every entry): devices past it are refused a downgrade, one at it is current.
+    platform = FakePlatform([device('old', '1.4.120'), device('newer', '1.7.5'), device('at', '1.0.2'), device('below', '1.0.1'),
+                             device('odd', 'unknown')], catalog())
+    for check_mode in (True, False):
+        result, failure = make_run(platform, devices=['old', 'newer', 'at'], version='1.0.2').run(check_mode=check_mode)
+        assert failure is None and result['changed'] is False
+        devices = by_id(result)
+        for device_id in ('old', 'newer'):
+            assert (devices[device_id]['action'], devices[device_id]['status']) == ('downgrade_refused', 'skipped')
+            assert devices[device_id]['target_version'] == '1.0.2' and 'allow_downgrade' in devices[device_id]['msg']
+        assert (devices['at']['action'], devices['at']['status'], devices['at']['target_version']) == ('none', 'already_current', '1.0.2')
+    # Devices that would need the missing firmware: an error before any write, naming the count and the first few.
+    for kwargs, needing in (({'devices': ['newer', 'below', 'odd']}, 'needed by 2 device(s): below, odd'),
+                            ({'devices': ['newer'], 'allow_downgrade': True}, 'needed by 1 device(s): newer'),
+                            ({'devices': ['at'], 'force': True}, 'needed by 1 device(s): at')):
+        with pytest.raises(ConfigError) as exc:
+            make_run(platform, version='1.0.2', **kwargs).run()
+        assert 'version 1.0.2 is not in the fake catalog' in str(exc.value) and needing in str(exc.value)
+    assert platform.start_requests == []
+
+
+def test_pinned_version_offered_elsewhere_leaves_a_device_below_it_incompatible():
+    platform = fleet()
+    result, failure = make_run(platform, devices=['old', 'hw_b', 'other'], version='1.6.201').run(check_mode=True)
+    assert failure is None
+    devices = by_id(result)
+    assert devices['old']['status'] == 'would_upgrade'
+    assert (devices['hw_b']['action'], devices['hw_b']['status']) == ('incompatible', 'skipped')        # 1.4.120 < 1.6.201, not for hardware B
+    assert (devices['other']['action'], devices['other']['status']) == ('downgrade_refused', 'skipped')  # 2.0.3 is past 1.6.201
+
+
 def test_firmware_id_selects_a_catalog_entry():
     platform = fleet()
     result, failure = make_run(platform, devices=['old', 'other'], firmware_id='12').run(check_mode=True)
@@ -173,6 +211,27 @@ def test_firmware_id_selects_a_catalog_entry():
     with pytest.raises(ConfigError) as exc:
         make_run(platform, devices=['old'], firmware_id='99').run()
     assert 'firmware_id 99 is not in the fake catalog' in str(exc.value)
+
+
+def test_thousands_of_unknown_ids_give_a_short_message_naming_the_count_and_the_first_few():
+    platform = fleet()
+    unknown = ['NOPE%05d' % n for n in range(5000)]
+    with pytest.raises(ConfigError) as exc:
+        run_info(platform, devices=['old'] + unknown)
+    message = str(exc.value)
+    assert message.startswith('5000 device id(s) not found on fake: NOPE00000, NOPE00001, NOPE00002, NOPE00003, NOPE00004 ... and 4995 more')
+    assert len(message) < 200 and 'NOPE00005' not in message
+    result, failure = make_run(platform, devices=unknown + ['old'], version='1.6.201').run()
+    assert failure == 'no upgrade was sent: 5000 device id(s) not found on fake: NOPE00000, NOPE00001, NOPE00002, NOPE00003, NOPE00004 ... and 4995 more'
+    assert len(result['devices']) == 5001 and platform.start_requests == []   # every id is still reported, one entry each
+
+
+def test_a_missing_firmware_id_lists_the_first_ten_catalog_entries():
+    many = [Firmware(str(100 + n), '1.%d.0' % n, product='770', hardware_version='A') for n in range(500)]
+    platform = FakePlatform([device('old', '1.4.120')], many)
+    with pytest.raises(ConfigError) as exc:
+        make_run(platform, devices=['old'], firmware_id='99').run()
+    assert str(exc.value).endswith('... and 490 more') and len(str(exc.value)) < 500
 
 
 def test_clean_device_ids_keeps_order_and_drops_duplicates():

