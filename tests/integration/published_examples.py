@@ -14,6 +14,7 @@ import ast
 import dataclasses
 import pathlib
 import re
+import shlex
 
 import yaml
 
@@ -47,6 +48,7 @@ class Example:
     text: str            # the YAML as published
     data: object         # the YAML parsed
     index: int = None    # the task's index, for module EXAMPLES
+    env: dict = None     # for a command: the variables its block exports before it
 
     @property
     def id(self):
@@ -64,6 +66,8 @@ class Example:
 
 
 def shape(data):
+    if isinstance(data, list) and data and data[0] in ('ansible-playbook', 'ansible-inventory'):
+        return 'command'
     if isinstance(data, dict) and data.get('plugin') == 'fleetota.cloud.devices':
         return 'inventory'
     if isinstance(data, list) and data and all(isinstance(item, dict) for item in data):
@@ -121,6 +125,42 @@ def markdown_examples(relative):
         else:
             block.append(line)
     return examples
+
+
+def command_examples(relative):
+    """Every ansible-playbook / ansible-inventory command line of the fenced bash blocks of one Markdown file (continued
+    lines joined, comments dropped): data is the command's words."""
+    examples, block, start, lang = [], None, 0, None
+    for number, line in enumerate((REPO / relative).read_text().splitlines(), 1):
+        match = FENCE.match(line)
+        if block is None:
+            if match:
+                block, start, lang = [], number + 1, match.group(2).lower()
+        elif match and not match.group(2):
+            if lang in ('bash', 'sh', 'console', 'shell'):
+                examples.extend(_commands(relative, start, block))
+            block = None
+        else:
+            block.append(line)
+    return examples
+
+
+def _commands(relative, start, lines):
+    commands, pending, first, exported = [], '', None, {}
+    for offset, line in enumerate(lines):
+        if first is None:
+            first = start + offset
+        if line.rstrip().endswith('\\'):
+            pending += line.rstrip()[:-1] + ' '
+            continue
+        text, pending = pending + line, ''
+        words = shlex.split(text, comments=True) if text.strip() else []
+        if words and words[0] == 'export':
+            exported.update(word.split('=', 1) for word in words[1:] if '=' in word)
+        if words and words[0] in ('ansible-playbook', 'ansible-inventory'):
+            commands.append(Example(relative, first, text.strip() + '\n', words, env=dict(exported)))
+        first = None
+    return commands
 
 
 def _examples_string(relative):

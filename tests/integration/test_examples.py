@@ -37,7 +37,11 @@ NO_YAML = {
 }
 # Examples that are not runnable on their own, and why. Keep this short and true.
 NOT_RUNNABLE = {
+    'docs/awx.md:63': 'playbooks/awx_setup.yml needs an AWX / Automation Controller; its variables file (docs/awx.md:49) is checked',
 }
+COMMANDS = [example for source in published.markdown_sources() for example in published.command_examples(source)]
+# Command-line values a user replaces with their own, besides the connection: a folder of theirs to write to.
+USER_PATHS = ('report_dir',)
 ROLE_EXTRA_VARS = {'firmware_rollout_poll_interval': 0.3}
 POLL_INTERVAL = 0.3
 PLAYBOOK_TIMEOUT = 300  # an example that waits longer is wrong for a fleet whose upgrades take a second
@@ -262,9 +266,6 @@ MARKDOWN_CASES = [example for examples in MARKDOWN.values() for example in examp
 
 @pytest.mark.parametrize('example', MARKDOWN_CASES, ids=[example.id for example in MARKDOWN_CASES])
 def test_markdown_example(machine, fleet, tmp_path, example):
-    if example.id in NOT_RUNNABLE:
-        assert example.shape == 'fragment', '%s is runnable now: remove it from NOT_RUNNABLE' % example.id
-        return
     run_example(machine, fleet, tmp_path, example)
 
 
@@ -287,3 +288,47 @@ def test_module_example(machine, fleet, tmp_path_factory, module_runs, example):
     results = task_results(proc.stdout).get(example.data['name'])
     assert results is not None, 'task %r did not run:\n%s' % (example.data['name'], proc.stdout[-6000:] + proc.stderr[-3000:])
     assert results and all(line.startswith(('ok:', 'changed:')) for line in results), '\n'.join(results) + '\n' + proc.stdout[-6000:]
+
+
+def published_inventory(name):
+    """The published inventory example that names its file `name`."""
+    for example in MARKDOWN_CASES + INVENTORY:
+        if example.shape == 'inventory' and published.inventory_file_name(example) == name:
+            return example
+    raise AssertionError('no published inventory example is named %s' % name)
+
+
+@pytest.mark.parametrize('example', COMMANDS, ids=[example.id for example in COMMANDS])
+def test_command_example(machine, fleet, tmp_path, example):
+    """ansible-playbook / ansible-inventory lines of the docs, with the inventory file the docs publish under that name."""
+    if example.id in NOT_RUNNABLE:
+        pytest.skip(NOT_RUNNABLE[example.id])
+    words = list(example.data)
+    inventory = published_inventory(words[words.index('-i') + 1])
+    env = published.env_named(inventory, connections(fleet)[inventory.platform])
+    platform = example.env.get('FLEETOTA_PLATFORM', inventory.platform)
+    for name, value in example.env.items():  # the connection the docs export, with the user's values
+        key = name[len('FLEETOTA_'):].lower()
+        env[name] = str(connections(fleet)[platform][key]) if name.startswith('FLEETOTA_') and key in published.CONNECTION_KEYS else value
+    data, _ = published.substitute(inventory.data, connections(fleet), inventory.platform)
+    write_yaml(tmp_path / published.inventory_file_name(inventory), data)
+    for index, word in enumerate(words):
+        key = word.split('=', 1)[0]
+        if index and words[index - 1] == '-e' and key in USER_PATHS:
+            (tmp_path / key).mkdir()  # a folder of the user's, as /srv/reports is theirs
+            words[index] = '%s=%s' % (key, tmp_path / key)
+    if 'fleetota.cloud.rollout' in words:
+        words += ['-e', json.dumps(ROLE_EXTRA_VARS)]
+    proc = machine.run(*words, cwd=tmp_path, env=env, timeout=PLAYBOOK_TIMEOUT)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-4000:]
+    assert_no_secret(proc)
+    if 'fleetota.cloud.inventory_report' in words:
+        assert (tmp_path / 'report_dir' / 'fleet-report.json').exists()
+
+
+def test_every_command_example_is_known():
+    """The commands of the docs are found (a reorganisation that hides them fails here), and NOT_RUNNABLE names only
+    examples that exist."""
+    assert len(COMMANDS) > 3
+    ids = set(example.id for example in COMMANDS + MARKDOWN_CASES)
+    assert set(NOT_RUNNABLE) <= ids, set(NOT_RUNNABLE) - ids
