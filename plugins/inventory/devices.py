@@ -86,7 +86,7 @@ groups:
 plugin: fleetota.cloud.devices
 platform: magewell
 endpoint: https://cloud.example.com
-username: Admin
+username: Admin                 # password from FLEETOTA_PASSWORD
 products: ["770"]
 online_only: true
 cache: true
@@ -132,6 +132,7 @@ plugin: fleetota.cloud.devices
 platform: tuya
 endpoint: https://openapi.tuyaeu.com
 access_key: your-access-id
+# secret_key from the FLEETOTA_SECRET_KEY environment variable
 firmware_versions: false
 '''
 

@@ -128,7 +128,7 @@ EXAMPLES = r'''
     endpoint: https://cloud.example.com
     username: Admin
     password: "{{ vault_magewell_password }}"
-    devices: [A302190930002, A302190930003]
+    devices: [A302190900001, A302190900003]
     version: 1.6.201
   check_mode: true
   diff: true
@@ -168,8 +168,8 @@ EXAMPLES = r'''
 
 - name: Install one catalog entry by id, without waiting
   fleetota.cloud.firmware_upgrade:
-    devices: [A302190930002]
-    firmware_id: "21"
+    devices: [A302190900003]
+    firmware_id: "10"
     wait: false
 
 - name: Upgrade Tuya IoT Core devices to the newest verified firmware that fits each of them

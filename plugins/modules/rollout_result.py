@@ -60,10 +60,19 @@ options:
 '''
 
 EXAMPLES = r'''
+- name: Upgrade the play's devices in one call
+  fleetota.cloud.firmware_upgrade:
+    devices: "{{ ansible_play_hosts | map('extract', hostvars, 'fleetota_device_id') | list }}"
+    version: latest
+  run_once: true
+  register: upgrade
+
 - name: Map every host to its outcome, once for the play (run_once shares one object with every host)
   ansible.builtin.set_fact:
     rollout_report:
-      by_host: "{{ outcomes | fleetota.cloud.rollout_by_host(device_ids_by_host) }}"
+      by_host: >-
+        {{ dict(upgrade.devices | map(attribute='id') | zip(upgrade.devices))
+           | fleetota.cloud.rollout_by_host(dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, 'fleetota_device_id')))) }}
   run_once: true
 
 - name: Report each device host's outcome (as the role does)
@@ -73,7 +82,7 @@ EXAMPLES = r'''
 
 - name: Report one outcome given directly
   fleetota.cloud.rollout_result:
-    outcome: "{{ my_outcome }}"
+    outcome: "{{ rollout_report.by_host[inventory_hostname] }}"
 '''
 
 RETURN = r'''
