@@ -26,8 +26,8 @@ def write_play(path, result_file, connection, ids):
         'connection': 'local',
         'vars': {'ansible_python_interpreter': '{{ ansible_playbook_python }}'},
         'tasks': [
-            {'name': 'upgrade', 'fleetota.cloud.firmware_upgrade': dict(connection, devices=ids, version='latest', poll_interval=0.5,
-                                                                       wait_timeout=120),
+            {'name': 'upgrade',
+             'fleetota.cloud.firmware_upgrade': dict(connection, devices=ids, version='latest', poll_interval=0.5, wait_timeout=120),
              'register': 'out', 'ignore_errors': True},
             {'name': 'save', 'ansible.builtin.copy': {'dest': str(result_file), 'content': '{{ out | to_json }}', 'mode': '0600'}},
         ],

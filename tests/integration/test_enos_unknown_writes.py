@@ -56,4 +56,3 @@ def test_garbled_200_on_create_is_an_unknown_outcome_not_a_failure(emulator, pla
     assert out['summary']['succeeded'] == 2, out
     assert len(jobs(emulator)) == 1 and out['jobs'] == [jobs(emulator)[0]['jobId']]
     assert writes(emulator) == {'ota-jobs create': 1, 'ota-jobs start': 1}
-
