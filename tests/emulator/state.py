@@ -28,7 +28,9 @@ class Platform:
     ``options`` maps option names to (default, help); they become CLI flags
     ``--<name>-<option>`` and EmulatorServer keyword arguments ``<name>_<option>``.
     ``seed(state, rng)`` fills the fleet; ``banner(state)`` is its start-up line;
-    ``scenarios(state)`` returns handy facts for tests (control API).
+    ``scenarios(state)`` returns handy facts for tests (control API); ``new_store(state)``, if
+    given, builds the vendor's own state (tokens, jobs, ...), anew on every reseed, found with
+    ``EmulatorState.store(name)``.
     """
 
     name: str
@@ -37,6 +39,7 @@ class Platform:
     banner: Callable[[EmulatorState], str]
     scenarios: Callable[[EmulatorState], dict[str, Any]]
     options: dict[str, tuple[Any, str]] = field(default_factory=dict)
+    new_store: Callable[[EmulatorState], Any] | None = None
 
 
 @dataclass
@@ -170,17 +173,24 @@ class EmulatorState:
         self.faults = FaultInjector()
         self.stats = RequestStats()
         self.shutdown_hook: Callable[[], None] | None = None
+        self.stores: dict[str, Any] = {}
         self.reseed()
 
     def option(self, platform: str, name: str) -> Any:
         """A platform option's value."""
         return self.options[platform][name]
 
+    def store(self, platform: str) -> Any:
+        """The vendor state of a platform (see Platform.new_store)."""
+        return self.stores[platform]
+
     def reseed(self) -> None:
-        """Rebuild every platform's fleet from the seed."""
+        """Rebuild every platform's fleet from the seed, and its vendor state."""
         with self.fleet.lock:
             self.fleet.clear()
             for platform in self.platforms.values():
+                if platform.new_store is not None:
+                    self.stores[platform.name] = platform.new_store(self)
                 platform.seed(self, seeded_random(self.config.seed, platform.name))
 
     def reset(self, devices: int | None = None, seed: int | None = None, offline_ratio: float | None = None) -> None:
