@@ -251,6 +251,39 @@ def test_job_create_outcome_unknown_when_the_reread_fails_too(emulator):
     assert len(jobs(emulator)) == 1 and jobs(emulator)[0]['name'].split()[0] in text
 
 
+def test_create_unknown_again_after_the_verified_resend_is_an_unknown_outcome_not_a_failure(emulator):
+    ids = scenario(emulator)['outdated_online_devices'][:1]
+    # Both creates answer an internal error before anything is made: the re-reads show no job, the one re-send is answered the same.
+    emulator.control('POST', '/enos/faults', {'rules': [{'resource': 'ota-jobs', 'action': 'create', 'when': 'before', 'code': 24500,
+                                                          'times': 2}]})
+    result, failure = upgrade(make_client(emulator), ids, wait_timeout=1)
+    device = result['devices'][0]
+    assert failure and device['status'] == 'failed', result
+    assert "outcome is unknown" in device['msg'] and 'the one create sent again' in device['msg'], device
+    assert 'look for a job named fleetota-' in device['msg'], device
+    assert calls(emulator)['POST ota-jobs create'] == 2 and jobs(emulator) == []
+    assert emulator.device(ids[0], 'enos')['upgrade_count'] == 0
+
+
+def test_failed_read_for_a_late_duplicate_after_the_resend_fails_no_device(emulator, monkeypatch):
+    ids = scenario(emulator)['outdated_online_devices'][:1]
+    emulator.control('POST', '/enos/faults', {'rules': [{'resource': 'ota-jobs', 'action': 'create', 'when': 'before', 'code': 24500}]})
+    client = make_client(emulator)
+    late_duplicates, failures = client._late_duplicates, []  # pylint: disable=protected-access
+
+    def unreadable_once():
+        if not failures:
+            failures.append(1)
+            raise enos.ApiError('EnOS ota-jobs search answered something that is not JSON')
+        return late_duplicates()
+
+    monkeypatch.setattr(client, '_late_duplicates', unreadable_once)
+    result, failure = upgrade(client, ids)
+    assert failures and failure is None and result['summary']['succeeded'] == 1, result
+    assert calls(emulator)['POST ota-jobs create'] == 2 and len(jobs(emulator)) == 1
+    assert emulator.device(ids[0], 'enos')['upgrade_count'] == 1
+
+
 def test_unknown_firmware_is_a_clear_error(emulator):
     client = make_client(emulator)
     with pytest.raises(ConfigError) as caught:

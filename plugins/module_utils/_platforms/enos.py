@@ -290,6 +290,7 @@ class EnosClient(PlatformClient):
         self._last_ms = 0
         self._device_jobs = {}     # device id -> job id of the task we wait on
         self._lost_creates = []    # (firmware, marker, job id kept) of creates sent again after a lost answer
+        self._stand_downs = []     # (firmware, job id, device ids) of started jobs whose stand-down check could not be read yet
 
     # -- token -----------------------------------------------------------------------------
 
@@ -490,6 +491,11 @@ class EnosClient(PlatformClient):
         for batch in chunks(rest, JOB_DEVICE_LIMIT):
             try:
                 job_id, note = self._create_job(firmware, batch)
+            except OutcomeUnknownError as exc:
+                # The job may exist: the engine reads the devices again and waits, it never sends this again.
+                for device_id in batch:
+                    results[device_id] = StartResult(StartResult.UNKNOWN, str(exc))
+                continue
             except FleetotaError as exc:
                 for device_id in batch:
                     results[device_id] = StartResult(StartResult.FAILED, str(exc))
@@ -506,7 +512,11 @@ class EnosClient(PlatformClient):
                     continue
             for device_id in batch:
                 results[device_id] = StartResult(StartResult.STARTED, 'EnOS job %s%s' % (job_id, note), job=job_id)
-            results.update(self._stand_down(firmware, job_id, batch))
+            try:
+                results.update(self._stand_down(firmware, job_id, batch))
+            except FleetotaError:
+                # The job runs: a read that fails now says nothing about the devices. Checked again at the next poll.
+                self._stand_downs.append((firmware, job_id, batch))
         return results
 
     def _track(self, job_id, device_ids):
@@ -637,13 +647,17 @@ class EnosClient(PlatformClient):
         try:
             job_id = self._send_create(firmware, spec, what)
         except OutcomeUnknownError as again:
-            raise OutcomeUnknownError('%s; the job may exist: look for a job named %s in EnOS before re-running' % (again, marker))
+            raise OutcomeUnknownError('%s (this was the one create sent again, after re-reading the jobs showed that the first, whose answer was lost, '
+                                      'made none); the job may exist: look for a job named %s in EnOS before re-running' % (again, marker))
         # The first request may still land, later than the re-reads: keep the job we know, delete the other, now and while waiting.
         self._lost_creates.append((firmware, marker, job_id))
-        late = self._late_duplicates()
-        note = ''
+        note = ' (created again after re-reading the jobs showed that a create whose answer was lost made none)'
+        try:
+            late = self._late_duplicates()
+        except FleetotaError:
+            late = []       # the job exists: a failed read is tried again at each poll
         if late:
-            note = ' (job %s, made by a create whose answer was lost, was deleted)' % ', '.join(late)
+            note += '; job %s, made late by that create, was deleted' % ', '.join(late)
         return job_id, note
 
     def _late_duplicates(self):
@@ -699,6 +713,11 @@ class EnosClient(PlatformClient):
     # -- progress ------------------------------------------------------------------------------
 
     def poll(self, devices):
+        while self._stand_downs:
+            # A read that fails here raises: the engine retries the whole poll, no device fails for it.
+            firmware, job_id, batch = self._stand_downs[0]
+            self._stand_down(firmware, job_id, batch)
+            self._stand_downs.pop(0)
         if self._lost_creates:
             # A lost create may still land while we wait: such a job is deleted before anything starts it.
             try:
