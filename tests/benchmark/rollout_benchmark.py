@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import pathlib
+import shlex
 import shutil
 import subprocess
 import sys
@@ -405,6 +406,29 @@ def show(figures):
         print('  [%s] %s' % ('yes' if met else 'NO ', name))
 
 
+def provenance(argv=None):
+    """What docs/performance.md names with every result: the commit measured, the machine, the command to reproduce."""
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    try:
+        commit = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=repo, capture_output=True, text=True, check=True).stdout
+        commit += '-dirty' if dirty.strip() else ''
+    except (OSError, subprocess.CalledProcessError):
+        commit = 'unknown'
+    import ansible.release  # pylint: disable=import-outside-toplevel
+    words, skip = [], False
+    for word in (sys.argv[1:] if argv is None else argv):  # --json and --keep change where results go, not what is measured
+        if skip or word in ('--json', '--keep') or word.startswith('--json='):
+            skip = word == '--json'
+            continue
+        words.append(word)
+    return {
+        'commit': commit,
+        'machine': {'cores': os.cpu_count(), 'ansible_core': ansible.release.__version__, 'python': '.'.join(map(str, sys.version_info[:3]))},
+        'command': ' '.join(['python', 'tests/benchmark/rollout_benchmark.py'] + [shlex.quote(word) for word in words]),
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n', maxsplit=1)[0])
     parser.add_argument('--devices', type=int, default=1000, help='devices in the emulator (default: %(default)s)')
@@ -424,6 +448,7 @@ def main():
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
+    figures.update(provenance())
     show(figures)
     out = pathlib.Path(args.json or 'benchmark-%s-%d.json' % (args.platform, args.devices))
     out.write_text(json.dumps(figures, indent=1, sort_keys=True))

@@ -2,7 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The examples the collection publishes, extracted from where users read them (never copied into the tests).
 
-- fenced ```yaml blocks of the READMEs and docs/**/*.md;
+- fenced ```yaml blocks of the READMEs and docs/**/*.md, and the `.. code-block:: yaml` (or yaml+jinja) directives of
+  the docs site's guides, docs/docsite/rst/*.rst; the ansible-playbook / ansible-inventory lines of their shell blocks;
 - the EXAMPLES of every module (one example per task) and of the inventory plugin (one per YAML document),
   read from the source with ast.
 
@@ -25,6 +26,9 @@ SECRET_ENV = {'magewell': ('FLEETOTA_PASSWORD', 'password')}  # every other plat
 CONNECTION_MODULES = ('fleetota.cloud.firmware_info', 'fleetota.cloud.firmware_upgrade', 'fleetota.cloud.firmware_cancel')
 TEMPLATE_VAR = re.compile(r'^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$')
 FENCE = re.compile(r'^(\s*)```\s*([A-Za-z0-9_+-]*)\s*$')
+RST_BLOCK = re.compile(r'^(\s*)\.\.\s+code(?:-block)?::\s*([A-Za-z0-9_+-]*)\s*$')
+RST_YAML = ('yaml', 'yml', 'yaml+jinja')
+SHELL = ('bash', 'sh', 'console', 'shell')
 
 
 def markdown_sources():
@@ -32,6 +36,16 @@ def markdown_sources():
     paths = ['README.md', 'roles/firmware_rollout/README.md', 'extensions/awx/project/README.md']
     paths += sorted(str(path.relative_to(REPO)) for path in (REPO / 'docs').glob('**/*.md'))
     return paths
+
+
+def rst_sources():
+    """The guides of the docs site (antsibull-docs extra docs), whose examples users copy too."""
+    return sorted(str(path.relative_to(REPO)) for path in (REPO / 'docs' / 'docsite' / 'rst').glob('*.rst'))
+
+
+def doc_sources():
+    """Every published document with examples: the Markdown files, then the docs site's guides."""
+    return markdown_sources() + rst_sources()
 
 
 def module_sources():
@@ -127,6 +141,60 @@ def markdown_examples(relative):
     return examples
 
 
+def rst_blocks(relative):
+    """(language, first line, lines) of every `.. code-block::` directive of one reStructuredText file: its body is
+    the lines indented deeper than the directive, after its options (`:caption: ...`) and the blank line."""
+    blocks, lines = [], (REPO / relative).read_text().splitlines()
+    number = 0
+    while number < len(lines):
+        match = RST_BLOCK.match(lines[number])
+        number += 1
+        if not match:
+            continue
+        indent = len(match.group(1))
+        while number < len(lines) and re.match(r'^\s+:[A-Za-z-]+:', lines[number]):
+            number += 1
+        body, start = [], None
+        while number < len(lines) and (not lines[number].strip() or len(lines[number]) - len(lines[number].lstrip()) > indent):
+            if lines[number].strip() and start is None:
+                start = number + 1
+            if start is not None:
+                body.append(lines[number])
+            number += 1
+        while body and not body[-1].strip():
+            body.pop()
+        if body:
+            depth = min(len(line) - len(line.lstrip()) for line in body if line.strip())
+            blocks.append((match.group(2).lower(), start, [line[depth:] for line in body]))
+    return blocks
+
+
+def rst_examples(relative):
+    """Every yaml (or yaml+jinja) code block of one reStructuredText guide."""
+    examples = []
+    for lang, start, body in rst_blocks(relative):
+        if lang in RST_YAML:
+            text = '\n'.join(body) + '\n'
+            examples.append(Example(relative, start, text, yaml.safe_load(text)))
+    return examples
+
+
+def doc_examples(relative):
+    """The YAML examples of a published document, Markdown or reStructuredText."""
+    return rst_examples(relative) if relative.endswith('.rst') else markdown_examples(relative)
+
+
+def doc_command_examples(relative):
+    """The ansible-playbook / ansible-inventory lines of a published document, Markdown or reStructuredText."""
+    if not relative.endswith('.rst'):
+        return command_examples(relative)
+    examples = []
+    for lang, start, body in rst_blocks(relative):
+        if lang in SHELL:
+            examples.extend(_commands(relative, start, body))
+    return examples
+
+
 def command_examples(relative):
     """Every ansible-playbook / ansible-inventory command line of the fenced bash blocks of one Markdown file (continued
     lines joined, comments dropped): data is the command's words."""
@@ -137,7 +205,7 @@ def command_examples(relative):
             if match:
                 block, start, lang = [], number + 1, match.group(2).lower()
         elif match and not match.group(2):
-            if lang in ('bash', 'sh', 'console', 'shell'):
+            if lang in SHELL:
                 examples.extend(_commands(relative, start, block))
             block = None
         else:

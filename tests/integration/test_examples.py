@@ -27,19 +27,21 @@ from conftest import CONNECTIONS, SERVER_OPTIONS, plain  # pylint: disable=impor
 
 from emulator import EmulatorServer  # pylint: disable=import-error,wrong-import-order
 
-MARKDOWN = dict((source, published.markdown_examples(source)) for source in published.markdown_sources())
+MARKDOWN = dict((source, published.doc_examples(source)) for source in published.doc_sources())
 MODULES = dict((source, published.module_examples(source)) for source in published.module_sources())
 INVENTORY = published.inventory_examples()
 
 # Sources that publish no runnable YAML, and why. Keep this short and true.
 NO_YAML = {
     'extensions/awx/project/README.md': 'prose only: the project files it describes run in test_awx_runner.py',
+    'docs/awx.md': 'a pointer to the AWX guide, docs/docsite/rst/guide_awx.rst',
+    'docs/performance.md': 'figures only, written by tests/benchmark/performance_page.py',
 }
 # Examples that are not runnable on their own, and why. Keep this short and true.
 NOT_RUNNABLE = {
-    'docs/awx.md:63': 'playbooks/awx_setup.yml needs an AWX / Automation Controller; its variables file (docs/awx.md:49) is checked',
+    'docs/docsite/rst/guide_awx.rst:84': 'playbooks/awx_setup.yml needs an AWX / Automation Controller; its variables file (guide_awx.rst:70) is checked',
 }
-COMMANDS = [example for source in published.markdown_sources() for example in published.command_examples(source)]
+COMMANDS = [example for source in published.doc_sources() for example in published.doc_command_examples(source)]
 # Command-line values a user replaces with their own, besides the connection: a folder of theirs to write to.
 USER_PATHS = ('report_dir',)
 ROLE_EXTRA_VARS = {'firmware_rollout_poll_interval': 0.3}
@@ -253,7 +255,7 @@ def test_every_source_publishes_examples():
         if source in NO_YAML:
             assert not examples, '%s now has YAML examples: remove it from NO_YAML' % source
         else:
-            assert examples, '%s: no ```yaml example found' % source
+            assert examples, '%s: no yaml example found (```yaml, or .. code-block:: yaml in a guide)' % source
     for source, examples in MODULES.items():
         assert examples, '%s: no task in EXAMPLES' % source
     assert len(INVENTORY) > 1
