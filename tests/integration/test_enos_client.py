@@ -18,7 +18,7 @@ from conftest import ENOS_APP_KEY, ENOS_ORG, ENOS_SECRET, collections_path  # py
 sys.path.insert(0, collections_path())
 
 # pylint: disable=wrong-import-position,import-error
-from ansible_collections.fleetota.cloud.plugins.module_utils._client import create_client  # noqa: E402
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client  # noqa: E402
 from ansible_collections.fleetota.cloud.plugins.module_utils._engine import UpgradeRun  # noqa: E402
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import AuthError, ConfigError, OutcomeUnknownError  # noqa: E402
 from ansible_collections.fleetota.cloud.plugins.module_utils._platforms import enos  # noqa: E402

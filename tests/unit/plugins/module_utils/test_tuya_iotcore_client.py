@@ -10,7 +10,7 @@ import time
 import pytest
 
 from ansible_collections.fleetota.cloud.plugins.module_utils import _platforms
-from ansible_collections.fleetota.cloud.plugins.module_utils._client import create_client
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import AuthError, RateLimitError
 from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
 from ansible_collections.fleetota.cloud.plugins.module_utils._platforms import tuya_iotcore as iot
