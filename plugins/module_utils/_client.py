@@ -14,9 +14,6 @@ class PlatformClient:
     """What every vendor client implements. One instance serves one module run or inventory parse."""
 
     platform = None
-    # Seconds the caller will wait for an upgrade (the engine sets it from wait_timeout before
-    # start_upgrade). Platforms whose upgrade jobs carry a server-side timeout use it; None = vendor default.
-    upgrade_timeout = None
     # Who the credentials are (user name or access key, and organization), never a secret: with platform and
     # endpoint it names the account's start lock (create_client sets it).
     account = None
@@ -73,10 +70,12 @@ class PlatformClient:
         """
         return None
 
-    def start_upgrade(self, firmware, devices):
+    def start_upgrade(self, firmware, devices, upgrade_timeout=None):
         """Ask the vendor to install `firmware` on `devices`; dict id -> StartResult.
 
         Sends as few requests as the vendor allows and records job ids in self.jobs.
+        `upgrade_timeout`: the seconds the caller will wait (the run's wait_timeout); platforms whose
+        upgrade jobs carry a server-side timeout use it, None = the vendor's default.
         """
         raise NotImplementedError
 

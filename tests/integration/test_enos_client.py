@@ -245,7 +245,7 @@ def test_job_create_outcome_unknown_when_the_reread_fails_too(emulator):
              {'resource': 'ota-jobs', 'action': 'search', 'when': 'before', 'times': 1000}]
     emulator.control('POST', '/enos/faults', {'rules': rules})
     with pytest.raises(OutcomeUnknownError) as caught:
-        client._create_job(firmware, ids)  # pylint: disable=protected-access
+        client._create_job(firmware, ids, None)  # pylint: disable=protected-access
     text = str(caught.value)
     assert 'may exist: look for a job named fleetota-' in text
     assert len(jobs(emulator)) == 1 and jobs(emulator)[0]['name'].split()[0] in text

@@ -474,7 +474,7 @@ class EnosClient(PlatformClient):
 
     # -- upgrade -----------------------------------------------------------------------------
 
-    def start_upgrade(self, firmware, devices):
+    def start_upgrade(self, firmware, devices, upgrade_timeout=None):
         ids = [device.id for device in devices]
         current = self.get_firmware(firmware.id)
         if current.extra.get('enable_verification') and not current.released:
@@ -489,7 +489,7 @@ class EnosClient(PlatformClient):
         rest = [device_id for device_id in ids if device_id not in results]
         for batch in chunks(rest, JOB_DEVICE_LIMIT):
             try:
-                job_id, note = self._create_job(firmware, batch)
+                job_id, note = self._create_job(firmware, batch, upgrade_timeout)
             except FleetotaError as exc:
                 for device_id in batch:
                     results[device_id] = StartResult(StartResult.FAILED, str(exc))
@@ -580,14 +580,14 @@ class EnosClient(PlatformClient):
         self._call('POST', PATH_JOBS, 'cancelTask', params={'jobId': job_id}, body={'deviceKeys': list(device_ids)}, safe_to_retry=True,
                    what='EnOS ota-jobs cancelTask %s' % job_id)
 
-    def _job_spec(self, firmware, device_ids, marker):
+    def _job_spec(self, firmware, device_ids, marker, wait_timeout):
         return {
             # The marker finds this very job again if the create answer is lost.
             'name': {'defaultValue': '%s upgrade to %s' % (marker, firmware.version), 'i18nValue': {}},
             'type': 'upgrade',
             'upgradeScope': {'type': 'partial', 'deviceKeys': list(device_ids)},
             'upgradePolicy': 'snapshot',
-            'upgradeTimeout': upgrade_timeout(self.upgrade_timeout),
+            'upgradeTimeout': upgrade_timeout(wait_timeout),
         }
 
     def _reread_pauses(self):
@@ -601,13 +601,13 @@ class EnosClient(PlatformClient):
             pause = min(pause * 2, REREAD_PAUSE_MAX)
         return pauses
 
-    def _create_job(self, firmware, device_ids):
+    def _create_job(self, firmware, device_ids, wait_timeout):
         """Create one job: (job id, note for the result). A create whose outcome is unknown (no answer, a timeout, a 5xx, an internal
         error code, an unreadable 200) is never repeated blindly: the jobs are read again, for a bounded time, until the job named
         with this run's marker shows up (adopted). Only when it does not is one new create sent; a job the lost request made after
         all is then deleted, and both ids are reported."""
         marker = 'fleetota-%s' % uuid.uuid4().hex[:16]
-        spec = self._job_spec(firmware, device_ids, marker)
+        spec = self._job_spec(firmware, device_ids, marker, wait_timeout)
         what = 'EnOS ota-jobs create for firmware %s (%s) on %d device(s)' % (firmware.id, firmware.version, len(device_ids))
         try:
             return self._send_create(firmware, spec, what), ''

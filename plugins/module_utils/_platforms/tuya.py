@@ -524,7 +524,7 @@ class TuyaClient(PlatformClient):
 
     # -- upgrade -------------------------------------------------------------------------
 
-    def start_upgrade(self, firmware, devices):
+    def start_upgrade(self, firmware, devices, upgrade_timeout=None):
         return dict(self._map(lambda device: (device.id, self._start_one(firmware, device)), devices))
 
     def upgrade_blocker(self, firmware, device):

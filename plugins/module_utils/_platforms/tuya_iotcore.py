@@ -545,7 +545,7 @@ class TuyaIotCoreClient(PlatformClient):
         if job_id and job_id not in self.jobs:
             self.jobs.append(job_id)
 
-    def start_upgrade(self, firmware, devices):
+    def start_upgrade(self, firmware, devices, upgrade_timeout=None):
         results = {}
         current = self.get_firmware(firmware.id)
         if current.extra.get('status') in (FIRMWARE_VERIFYING, FIRMWARE_VERIFY_FAILED):
