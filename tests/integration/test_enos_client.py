@@ -22,6 +22,7 @@ from ansible_collections.fleetota.cloud.plugins.module_utils._connection import 
 from ansible_collections.fleetota.cloud.plugins.module_utils._engine import UpgradeRun  # noqa: E402
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import AuthError, ConfigError, OutcomeUnknownError  # noqa: E402
 from ansible_collections.fleetota.cloud.plugins.module_utils._platforms import enos  # noqa: E402
+from ansible_collections.fleetota.cloud.plugins.module_utils._signing import enos_signed_headers, enos_token_encryption  # noqa: E402
 from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy  # noqa: E402
 
 TOKEN_GET = 'POST /apim-token-service/v2.0/token/get'
@@ -68,7 +69,7 @@ def by_id(result):
 
 def raw_token(emulator, secret=ENOS_SECRET, app_key=ENOS_APP_KEY, timestamp=None):
     timestamp = int(time.time() * 1000) if timestamp is None else timestamp
-    body = {'appKey': app_key, 'encryption': enos.token_encryption(app_key, timestamp, secret), 'timestamp': timestamp}
+    body = {'appKey': app_key, 'encryption': enos_token_encryption(app_key, timestamp, secret), 'timestamp': timestamp}
     return requests.post(emulator.url + enos.PATH_TOKEN_GET, json=body, timeout=10).json()
 
 
@@ -76,7 +77,7 @@ def raw_call(emulator, token, query=None, body=None, timestamp=None, secret=ENOS
     query = dict({'action': 'search', 'orgId': ENOS_ORG}, **(query or {}))
     data = json.dumps(body if body is not None else {}).encode('utf-8')
     timestamp = int(time.time() * 1000) if timestamp is None else timestamp
-    headers = enos.signed_headers(token, query, data, timestamp, secret)
+    headers = enos_signed_headers(token, query, data, timestamp, secret)
     if signature is not None:
         headers['apim-signature'] = signature
     headers['Content-Type'] = 'application/json'

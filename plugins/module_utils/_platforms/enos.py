@@ -16,7 +16,6 @@ the public error codes 99400/99403/99404/99500, the OTA codes 24xxx and the toke
 Assumed where the vendor is silent: marked ASSUMPTION below, in this file only.
 """
 
-import hashlib
 import json
 import math
 import time
@@ -31,6 +30,8 @@ from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     OutcomeUnknownError,
 )
 from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._pacing import RetryBudget, doubling_pauses
+from ansible_collections.fleetota.cloud.plugins.module_utils._signing import enos_signed_headers, enos_token_encryption
 
 PATH_TOKEN_GET = '/apim-token-service/v2.0/token/get'
 PATH_TOKEN_REFRESH = '/apim-token-service/v2.0/token/refresh'
@@ -126,33 +127,6 @@ PROGRESS_FAILURES = {
 
 
 # -- pure functions ---------------------------------------------------------------------
-def token_encryption(app_key, timestamp_ms, app_secret):
-    """`encryption` of a token request: lower hex sha256(appKey + timestamp + appSecret)."""
-    return hashlib.sha256(('%s%d%s' % (app_key, int(timestamp_ms), app_secret)).encode('utf-8')).hexdigest()
-
-
-def request_signature(access_token, query, body, timestamp_ms, app_secret):
-    """`apim-signature` of one call: sha256(token + sorted key+value of the query + body bytes as sent + timestamp + secret).
-
-    `query` is a dict of decoded values (action and orgId included); `body` the exact bytes sent,
-    or None for a call without body.
-    """
-    params = ''.join('%s%s' % (key, query[key]) for key in sorted(query))
-    data = access_token.encode('utf-8') + params.encode('utf-8')
-    if body:
-        data += body if isinstance(body, bytes) else body.encode('utf-8')
-    data += ('%d' % int(timestamp_ms)).encode('utf-8') + app_secret.encode('utf-8')
-    return hashlib.sha256(data).hexdigest()
-
-
-def signed_headers(access_token, query, body, timestamp_ms, app_secret):
-    return {
-        'apim-accesstoken': access_token,
-        'apim-signature': request_signature(access_token, query, body, timestamp_ms, app_secret),
-        'apim-timestamp': '%d' % int(timestamp_ms),
-    }
-
-
 def upgrade_timeout(wait_timeout):
     """A job's upgradeTimeout from the run's wait_timeout, clamped to the documented 300..172800 s."""
     if wait_timeout is None:
@@ -303,7 +277,7 @@ class EnosClient(PlatformClient):
         what = 'EnOS token %s for app key %s' % ('refresh' if with_token else 'request', self.app_key)
         for attempt in (1, 2):
             timestamp = self._now_ms()
-            body = {'appKey': self.app_key, 'encryption': token_encryption(self.app_key, timestamp, self._secret), 'timestamp': timestamp}
+            body = {'appKey': self.app_key, 'encryption': enos_token_encryption(self.app_key, timestamp, self._secret), 'timestamp': timestamp}
             if with_token:
                 body['accessToken'] = self._token
             data = json.dumps(body, separators=(',', ':')).encode('utf-8')
@@ -355,10 +329,10 @@ class EnosClient(PlatformClient):
         if safe_to_retry is None:
             safe_to_retry = method.upper() == 'GET'
         renewed = False
-        transient = 0
+        budget = RetryBudget(self.transport.retry)
         while True:
             token = self._ensure_token()
-            headers = signed_headers(token, query, data, self._now_ms(), self._secret)
+            headers = enos_signed_headers(token, query, data, self._now_ms(), self._secret)
             if data is not None:
                 headers['Content-Type'] = 'application/json;charset=UTF-8'
             response = self.transport.request(method, path, params=query, data=data, headers=headers, safe_to_retry=safe_to_retry, what=what)
@@ -381,9 +355,7 @@ class EnosClient(PlatformClient):
                 renewed = True
                 self._token = None
                 continue
-            if code in TRANSIENT_CODES and safe_to_retry and transient + 1 < self.transport.retry.attempts:
-                transient += 1
-                self.transport.retry.sleep(self.transport.retry.delay(transient))
+            if code in TRANSIENT_CODES and safe_to_retry and budget.again():
                 continue
             raise error_for(code, answer.get('msg'), answer.get('requestId'), what)
 
@@ -594,12 +566,7 @@ class EnosClient(PlatformClient):
         """Pauses before each re-read of the jobs after a create whose outcome is unknown: from SEARCH_SETTLE_SECONDS, doubling, until
         they add up to twice the request timeout plus two settle times (the request may still be processed after we gave up on it)."""
         window = 2.0 * float(self.transport.timeout or 0) + 2.0 * SEARCH_SETTLE_SECONDS
-        pauses, total, pause = [], 0.0, SEARCH_SETTLE_SECONDS
-        while total < window:
-            pauses.append(pause)
-            total += pause
-            pause = min(pause * 2, REREAD_PAUSE_MAX)
-        return pauses
+        return doubling_pauses(SEARCH_SETTLE_SECONDS, REREAD_PAUSE_MAX, window)
 
     def _create_job(self, firmware, device_ids, wait_timeout):
         """Create one job: (job id, note for the result). A create whose outcome is unknown (no answer, a timeout, a 5xx, an internal
