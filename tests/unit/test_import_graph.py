@@ -21,12 +21,12 @@ def module_name(path, root):
 
 
 def imported_names(path, name):
-    """Every dotted name a file imports, absolute, collection prefix removed; relative imports resolved against `name`."""
+    """What a file imports, as (module, submodules it may name): absolute, collection prefix removed, relative imports resolved."""
     package = name if path.name == '__init__.py' else name.rpartition('.')[0]
-    found = set()
+    found = []
     for node in ast.walk(ast.parse(path.read_text(encoding='utf-8'), str(path))):
         if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
+            found.extend((alias.name, ()) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split('.')
@@ -34,17 +34,28 @@ def imported_names(path, name):
                 module = '.'.join(base + ([node.module] if node.module else []))
             else:
                 module = node.module or ''
-            found.add(module)
-            # `from package import submodule` imports the submodule too.
-            found.update('%s.%s' % (module, alias.name) for alias in node.names)
-    return set(item[len(PREFIX):] if item.startswith(PREFIX) else item for item in found)
+            found.append((module, tuple('%s.%s' % (module, alias.name) for alias in node.names)))
+    return [(_short(module), tuple(_short(sub) for sub in subs)) for module, subs in found]
+
+
+def _short(name):
+    return name[len(PREFIX):] if name.startswith(PREFIX) else name
 
 
 def import_graph(root, folder):
-    """file module -> the file modules of `folder` (relative to root) it imports."""
+    """file module -> the file modules of `folder` (relative to root) it imports.
+
+    `from package import name` is an edge to the submodule package.name where that is a file, else to the package.
+    """
     files = dict((module_name(path, root), path) for path in sorted((root / folder).rglob('*.py')))
-    return dict((name, sorted(target for target in imported_names(path, name) if target in files and target != name))
-                for name, path in files.items())
+    graph = {}
+    for name, path in files.items():
+        targets = set()
+        for module, subs in imported_names(path, name):
+            submodules = [sub for sub in subs if sub in files]
+            targets.update(submodules or [module])
+        graph[name] = sorted(target for target in targets if target in files and target != name)
+    return graph
 
 
 def cycles(graph):
