@@ -20,7 +20,6 @@ def test_token_bucket_paces_callers_at_the_rate():
     assert bucket.acquire() == pytest.approx(0.1)
 
 
-
 def test_the_pacer_keeps_each_action_under_its_limit_per_second():
     now = [0.0]
     slept = []
@@ -40,7 +39,6 @@ def test_the_pacer_keeps_each_action_under_its_limit_per_second():
     assert pacer.wait('unlimited') == 0 and pacer.wait('A') == pytest.approx(0)   # the last answers are over 1 s old now
     pacer.answered('unlimited')
     assert pacer.wait('unlimited') == 0
-
 
 
 def test_a_retry_budget_allows_attempts_minus_one_retries_with_the_policy_backoff():
