@@ -24,7 +24,7 @@ def test_create_client_builds_the_registered_class_from_its_credentials(platform
     options.update((name, CREDENTIALS[name]) for name in entry.credentials)
     client = create_client(options)
     try:
-        assert type(client) is entry.client and issubclass(entry.client, PlatformClient)
+        assert isinstance(client, entry.client) and issubclass(entry.client, PlatformClient)
         assert client.platform == platform
         assert client.api_calls == 0      # building a client sends nothing
     finally:
