@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.fleetota.cloud.plugins.module_utils._rollout import CHANGED, HOST_FAILED
+from ansible_collections.fleetota.cloud.plugins.plugin_utils._rollout import CHANGED, HOST_FAILED
 
 FIELDS = ('id', 'previous_version', 'target_version', 'current_version', 'action', 'status', 'msg', 'wave')
 MISSING = object()

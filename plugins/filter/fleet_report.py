@@ -76,7 +76,7 @@ _value:
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.fleetota.cloud.plugins.module_utils._report_html import DEFAULT_TITLE, report
+from ansible_collections.fleetota.cloud.plugins.plugin_utils._report_html import DEFAULT_TITLE, report
 
 
 def fleet_report(devices, form='rows', limit=50, title=DEFAULT_TITLE, generated=None):

@@ -53,7 +53,7 @@ _value:
 
 import math
 
-from ansible_collections.fleetota.cloud.plugins.module_utils import _rollout
+from ansible_collections.fleetota.cloud.plugins.plugin_utils import _rollout
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ConfigError
 from ansible_collections.fleetota.cloud.plugins.plugin_utils.filters import filter_errors
 

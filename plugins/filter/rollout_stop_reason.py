@@ -43,7 +43,7 @@ _value:
   type: str
 '''
 
-from ansible_collections.fleetota.cloud.plugins.module_utils import _rollout
+from ansible_collections.fleetota.cloud.plugins.plugin_utils import _rollout
 from ansible_collections.fleetota.cloud.plugins.plugin_utils.filters import filter_errors
 
 

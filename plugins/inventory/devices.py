@@ -143,7 +143,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.template import trust_as_template
 from ansible.utils.display import Display
 
-from ansible_collections.fleetota.cloud.plugins.module_utils._client import CONNECTION_OPTIONS, create_client
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import CONNECTION_OPTIONS, create_client
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import FleetotaError
 from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device
 from ansible_collections.fleetota.cloud.plugins.module_utils._transport import HAS_REQUESTS

@@ -189,7 +189,6 @@ class UpgradeRun:
     # -- act -----------------------------------------------------------------------------
 
     def _start(self):
-        self.client.upgrade_timeout = self.wait_timeout
         batches = {}
         for item in self.items:
             if item.status == plan.WOULD_UPGRADE:
@@ -198,7 +197,7 @@ class UpgradeRun:
         for key in sorted(batches):
             batch = batches[key]
             try:
-                answers = self.client.start_upgrade(batch[0].firmware, [item.device for item in batch])
+                answers = self.client.start_upgrade(batch[0].firmware, [item.device for item in batch], upgrade_timeout=self.wait_timeout)
             except OutcomeUnknownError as exc:
                 # Sent, but it may or may not have been applied: never repeated; the devices' state decides (below).
                 answers = dict((item.id, StartResult(StartResult.UNKNOWN, str(exc))) for item in batch)

@@ -11,7 +11,7 @@ AnsibleError); the client and engine behind both are the same.
 
 from ansible.module_utils.basic import env_fallback, missing_required_lib
 
-from ansible_collections.fleetota.cloud.plugins.module_utils._client import CONNECTION_OPTIONS, SUPPORTED_PLATFORMS, create_client
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import CONNECTION_OPTIONS, SUPPORTED_PLATFORMS, create_client
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import FleetotaError
 from ansible_collections.fleetota.cloud.plugins.module_utils._transport import HAS_REQUESTS, REQUESTS_IMPORT_ERROR
 

@@ -30,7 +30,7 @@ for entry in os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(os.pathsep):
 # pylint: disable=wrong-import-position,import-error
 from emulator import EmulatorServer  # noqa: E402
 from emulator.enos import PRODUCTS  # noqa: E402
-from ansible_collections.fleetota.cloud.plugins.module_utils._client import create_client  # noqa: E402
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client  # noqa: E402
 from ansible_collections.fleetota.cloud.plugins.module_utils._engine import UpgradeRun  # noqa: E402
 
 SECRET = 'bench-secret'

@@ -19,7 +19,7 @@ for entry in os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(os.pathsep):
         sys.path.insert(0, entry)
 
 # pylint: disable=wrong-import-position,import-error
-from ansible_collections.fleetota.cloud.plugins.module_utils import _report, _report_html  # noqa: E402
+from ansible_collections.fleetota.cloud.plugins.plugin_utils import _report, _report_html  # noqa: E402
 
 
 def fleet(count):

@@ -55,7 +55,7 @@ def start_emulator(devices, rate_limit, workdir):
 
 
 def measure(url, ids, concurrency, rate_limit, workdir):
-    from ansible_collections.fleetota.cloud.plugins.module_utils._client import create_client
+    from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client
     from ansible_collections.fleetota.cloud.plugins.module_utils._engine import run_info
     requests.post(url + '/_emulator/stats/reset', timeout=10).raise_for_status()
     client = create_client({'platform': 'tuya', 'endpoint': url, 'access_key': ACCESS, 'secret_key': SECRET,

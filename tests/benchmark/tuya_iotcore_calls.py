@@ -26,7 +26,7 @@ for entry in os.environ.get('ANSIBLE_COLLECTIONS_PATH', '').split(os.pathsep):
 
 from emulator import EmulatorServer  # noqa: E402  pylint: disable=wrong-import-position
 from emulator.tuya_iotcore import PRODUCTS  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_collections.fleetota.cloud.plugins.module_utils._client import create_client  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_collections.fleetota.cloud.plugins.module_utils._engine import UpgradeRun  # noqa: E402  pylint: disable=wrong-import-position
 
 SECRET = 'bench-secret'

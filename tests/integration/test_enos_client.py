@@ -18,10 +18,11 @@ from conftest import ENOS_APP_KEY, ENOS_ORG, ENOS_SECRET, collections_path  # py
 sys.path.insert(0, collections_path())
 
 # pylint: disable=wrong-import-position,import-error
-from ansible_collections.fleetota.cloud.plugins.module_utils._client import create_client  # noqa: E402
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client  # noqa: E402
 from ansible_collections.fleetota.cloud.plugins.module_utils._engine import UpgradeRun  # noqa: E402
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import AuthError, ConfigError, OutcomeUnknownError  # noqa: E402
 from ansible_collections.fleetota.cloud.plugins.module_utils._platforms import enos  # noqa: E402
+from ansible_collections.fleetota.cloud.plugins.module_utils._signing import enos_signed_headers, enos_token_encryption  # noqa: E402
 from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy  # noqa: E402
 
 TOKEN_GET = 'POST /apim-token-service/v2.0/token/get'
@@ -68,7 +69,7 @@ def by_id(result):
 
 def raw_token(emulator, secret=ENOS_SECRET, app_key=ENOS_APP_KEY, timestamp=None):
     timestamp = int(time.time() * 1000) if timestamp is None else timestamp
-    body = {'appKey': app_key, 'encryption': enos.token_encryption(app_key, timestamp, secret), 'timestamp': timestamp}
+    body = {'appKey': app_key, 'encryption': enos_token_encryption(app_key, timestamp, secret), 'timestamp': timestamp}
     return requests.post(emulator.url + enos.PATH_TOKEN_GET, json=body, timeout=10).json()
 
 
@@ -76,7 +77,7 @@ def raw_call(emulator, token, query=None, body=None, timestamp=None, secret=ENOS
     query = dict({'action': 'search', 'orgId': ENOS_ORG}, **(query or {}))
     data = json.dumps(body if body is not None else {}).encode('utf-8')
     timestamp = int(time.time() * 1000) if timestamp is None else timestamp
-    headers = enos.signed_headers(token, query, data, timestamp, secret)
+    headers = enos_signed_headers(token, query, data, timestamp, secret)
     if signature is not None:
         headers['apim-signature'] = signature
     headers['Content-Type'] = 'application/json'
@@ -245,7 +246,7 @@ def test_job_create_outcome_unknown_when_the_reread_fails_too(emulator):
              {'resource': 'ota-jobs', 'action': 'search', 'when': 'before', 'times': 1000}]
     emulator.control('POST', '/enos/faults', {'rules': rules})
     with pytest.raises(OutcomeUnknownError) as caught:
-        client._create_job(firmware, ids)  # pylint: disable=protected-access
+        client._create_job(firmware, ids, None)  # pylint: disable=protected-access
     text = str(caught.value)
     assert 'may exist: look for a job named fleetota-' in text
     assert len(jobs(emulator)) == 1 and jobs(emulator)[0]['name'].split()[0] in text

@@ -79,7 +79,7 @@ def test_runs_on_two_controllers_stand_down_for_the_older_job(emulator):
     from conftest import collections_path  # pylint: disable=import-error,import-outside-toplevel
     sys.path.insert(0, collections_path())
     # pylint: disable=import-error,import-outside-toplevel
-    from ansible_collections.fleetota.cloud.plugins.module_utils._client import create_client
+    from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client
     from ansible_collections.fleetota.cloud.plugins.module_utils._models import StartResult
 
     for trial in range(TRIALS):

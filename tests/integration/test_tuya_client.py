@@ -17,7 +17,7 @@ from conftest import collections_path  # pylint: disable=import-error
 sys.path.insert(0, collections_path())
 
 # pylint: disable=wrong-import-position
-from ansible_collections.fleetota.cloud.plugins.module_utils._client import create_client
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import AuthError
 from ansible_collections.fleetota.cloud.plugins.module_utils._signing import tuya_legacy_sign, tuya_sign, tuya_string_to_sign
 

@@ -16,7 +16,6 @@ the public error codes 99400/99403/99404/99500, the OTA codes 24xxx and the toke
 Assumed where the vendor is silent: marked ASSUMPTION below, in this file only.
 """
 
-import hashlib
 import json
 import math
 import time
@@ -31,6 +30,8 @@ from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     OutcomeUnknownError,
 )
 from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._pacing import RetryBudget, doubling_pauses
+from ansible_collections.fleetota.cloud.plugins.module_utils._signing import enos_signed_headers, enos_token_encryption
 
 PATH_TOKEN_GET = '/apim-token-service/v2.0/token/get'
 PATH_TOKEN_REFRESH = '/apim-token-service/v2.0/token/refresh'
@@ -126,33 +127,6 @@ PROGRESS_FAILURES = {
 
 
 # -- pure functions ---------------------------------------------------------------------
-def token_encryption(app_key, timestamp_ms, app_secret):
-    """`encryption` of a token request: lower hex sha256(appKey + timestamp + appSecret)."""
-    return hashlib.sha256(('%s%d%s' % (app_key, int(timestamp_ms), app_secret)).encode('utf-8')).hexdigest()
-
-
-def request_signature(access_token, query, body, timestamp_ms, app_secret):
-    """`apim-signature` of one call: sha256(token + sorted key+value of the query + body bytes as sent + timestamp + secret).
-
-    `query` is a dict of decoded values (action and orgId included); `body` the exact bytes sent,
-    or None for a call without body.
-    """
-    params = ''.join('%s%s' % (key, query[key]) for key in sorted(query))
-    data = access_token.encode('utf-8') + params.encode('utf-8')
-    if body:
-        data += body if isinstance(body, bytes) else body.encode('utf-8')
-    data += ('%d' % int(timestamp_ms)).encode('utf-8') + app_secret.encode('utf-8')
-    return hashlib.sha256(data).hexdigest()
-
-
-def signed_headers(access_token, query, body, timestamp_ms, app_secret):
-    return {
-        'apim-accesstoken': access_token,
-        'apim-signature': request_signature(access_token, query, body, timestamp_ms, app_secret),
-        'apim-timestamp': '%d' % int(timestamp_ms),
-    }
-
-
 def upgrade_timeout(wait_timeout):
     """A job's upgradeTimeout from the run's wait_timeout, clamped to the documented 300..172800 s."""
     if wait_timeout is None:
@@ -304,7 +278,7 @@ class EnosClient(PlatformClient):
         what = 'EnOS token %s for app key %s' % ('refresh' if with_token else 'request', self.app_key)
         for attempt in (1, 2):
             timestamp = self._now_ms()
-            body = {'appKey': self.app_key, 'encryption': token_encryption(self.app_key, timestamp, self._secret), 'timestamp': timestamp}
+            body = {'appKey': self.app_key, 'encryption': enos_token_encryption(self.app_key, timestamp, self._secret), 'timestamp': timestamp}
             if with_token:
                 body['accessToken'] = self._token
             data = json.dumps(body, separators=(',', ':')).encode('utf-8')
@@ -356,10 +330,10 @@ class EnosClient(PlatformClient):
         if safe_to_retry is None:
             safe_to_retry = method.upper() == 'GET'
         renewed = False
-        transient = 0
+        budget = RetryBudget(self.transport.retry)
         while True:
             token = self._ensure_token()
-            headers = signed_headers(token, query, data, self._now_ms(), self._secret)
+            headers = enos_signed_headers(token, query, data, self._now_ms(), self._secret)
             if data is not None:
                 headers['Content-Type'] = 'application/json;charset=UTF-8'
             response = self.transport.request(method, path, params=query, data=data, headers=headers, safe_to_retry=safe_to_retry, what=what)
@@ -382,9 +356,7 @@ class EnosClient(PlatformClient):
                 renewed = True
                 self._token = None
                 continue
-            if code in TRANSIENT_CODES and safe_to_retry and transient + 1 < self.transport.retry.attempts:
-                transient += 1
-                self.transport.retry.sleep(self.transport.retry.delay(transient))
+            if code in TRANSIENT_CODES and safe_to_retry and budget.again():
                 continue
             raise error_for(code, answer.get('msg'), answer.get('requestId'), what)
 
@@ -475,7 +447,7 @@ class EnosClient(PlatformClient):
 
     # -- upgrade -----------------------------------------------------------------------------
 
-    def start_upgrade(self, firmware, devices):
+    def start_upgrade(self, firmware, devices, upgrade_timeout=None):
         ids = [device.id for device in devices]
         current = self.get_firmware(firmware.id)
         if current.extra.get('enable_verification') and not current.released:
@@ -490,7 +462,7 @@ class EnosClient(PlatformClient):
         rest = [device_id for device_id in ids if device_id not in results]
         for batch in chunks(rest, JOB_DEVICE_LIMIT):
             try:
-                job_id, note = self._create_job(firmware, batch)
+                job_id, note = self._create_job(firmware, batch, upgrade_timeout)
             except OutcomeUnknownError as exc:
                 # The job may exist: the engine reads the devices again and waits, it never sends this again.
                 for device_id in batch:
@@ -590,34 +562,29 @@ class EnosClient(PlatformClient):
         self._call('POST', PATH_JOBS, 'cancelTask', params={'jobId': job_id}, body={'deviceKeys': list(device_ids)}, safe_to_retry=True,
                    what='EnOS ota-jobs cancelTask %s' % job_id)
 
-    def _job_spec(self, firmware, device_ids, marker):
+    def _job_spec(self, firmware, device_ids, marker, wait_timeout):
         return {
             # The marker finds this very job again if the create answer is lost.
             'name': {'defaultValue': '%s upgrade to %s' % (marker, firmware.version), 'i18nValue': {}},
             'type': 'upgrade',
             'upgradeScope': {'type': 'partial', 'deviceKeys': list(device_ids)},
             'upgradePolicy': 'snapshot',
-            'upgradeTimeout': upgrade_timeout(self.upgrade_timeout),
+            'upgradeTimeout': upgrade_timeout(wait_timeout),
         }
 
     def _reread_pauses(self):
         """Pauses before each re-read of the jobs after a create whose outcome is unknown: from SEARCH_SETTLE_SECONDS, doubling, until
         they add up to twice the request timeout plus two settle times (the request may still be processed after we gave up on it)."""
         window = 2.0 * float(self.transport.timeout or 0) + 2.0 * SEARCH_SETTLE_SECONDS
-        pauses, total, pause = [], 0.0, SEARCH_SETTLE_SECONDS
-        while total < window:
-            pauses.append(pause)
-            total += pause
-            pause = min(pause * 2, REREAD_PAUSE_MAX)
-        return pauses
+        return doubling_pauses(SEARCH_SETTLE_SECONDS, REREAD_PAUSE_MAX, window)
 
-    def _create_job(self, firmware, device_ids):
+    def _create_job(self, firmware, device_ids, wait_timeout):
         """Create one job: (job id, note for the result). A create whose outcome is unknown (no answer, a timeout, a 5xx, an internal
         error code, an unreadable 200) is never repeated blindly: the jobs are read again, for a bounded time, until the job named
         with this run's marker shows up (adopted). Only when it does not is one new create sent; a job the lost request made after
         all is then deleted, and both ids are reported."""
         marker = 'fleetota-%s' % uuid.uuid4().hex[:16]
-        spec = self._job_spec(firmware, device_ids, marker)
+        spec = self._job_spec(firmware, device_ids, marker, wait_timeout)
         what = 'EnOS ota-jobs create for firmware %s (%s) on %d device(s)' % (firmware.id, firmware.version, len(device_ids))
         try:
             return self._send_create(firmware, spec, what), ''

@@ -267,7 +267,7 @@ class MagewellClient(PlatformClient):
 
     # -- upgrade -------------------------------------------------------------------------
 
-    def start_upgrade(self, firmware, devices):
+    def start_upgrade(self, firmware, devices, upgrade_timeout=None):
         # The API's rule: one request per product family + model + hardware version.
         groups = {}
         for device in devices:

@@ -65,6 +65,7 @@ from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     RateLimitError,
 )
 from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._pacing import RetryBudget, TokenBucket
 from ansible_collections.fleetota.cloud.plugins.module_utils._signing import tuya_sign, tuya_string_to_sign
 
 PATH_TOKEN = '/v1.0/token'
@@ -124,34 +125,6 @@ REFRESH_MARGIN = 60.0
 DEFAULT_EXPIRE = 7200
 
 _DEVICE_ID_RE = re.compile(r'^[A-Za-z0-9_\-]{1,64}$')
-
-
-class TokenBucket:
-    """A thread-safe token bucket: `rate` requests per second, bursts of up to `burst`.
-
-    acquire() reserves a slot under the lock and sleeps outside it, so concurrent callers
-    are paced one after the other. Clock and sleep are injectable for tests.
-    """
-
-    def __init__(self, rate, burst=1.0, clock=time.monotonic, sleep=time.sleep):
-        self.rate = float(rate)
-        self.burst = float(burst)
-        self.clock = clock
-        self.sleep = sleep
-        self._lock = threading.Lock()
-        self._tokens = self.burst
-        self._stamp = clock()
-
-    def acquire(self):
-        with self._lock:
-            now = self.clock()
-            self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
-            self._stamp = now
-            self._tokens -= 1.0
-            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
-        if wait > 0:
-            self.sleep(wait)
-        return wait
 
 
 TOKEN_CACHE_FILE = 'tuya-tokens.json'
@@ -315,10 +288,8 @@ class TuyaClient(PlatformClient):
 
     def _send(self, api, method, path, query=None, body=b'', access_token='', what=None, safe_to_retry=None):
         """One signed request; retries Tuya's over-limit codes with backoff. Returns the JSON envelope."""
-        retry = self.transport.retry
-        attempt = 0
+        budget = RetryBudget(self.transport.retry, sleep=self.sleep)
         while True:
-            attempt += 1
             self._buckets[api].acquire()
             headers = self._headers(method, path, query, body, access_token)
             response = self.transport.request(method, path, params=query, data=body or None, headers=headers, safe_to_retry=safe_to_retry, what=what)
@@ -328,11 +299,10 @@ class TuyaClient(PlatformClient):
                 raise self.transport.unexpected(response, what, 'JSON that is not a Tuya envelope')
             code = _int(envelope.get('code'))
             if envelope.get('success') is False and code in RATE_LIMIT_CODES:
-                if attempt >= retry.attempts:
-                    raise RateLimitError('%s: Tuya kept answering %s (%s) after %d attempts; lower rate_limit or max_concurrency, or try later'
-                                         % (what, code, envelope.get('msg'), attempt), code=code, request_id=envelope.get('tid'))
-                self.sleep(retry.delay(attempt))
-                continue
+                if budget.again():
+                    continue
+                raise RateLimitError('%s: Tuya kept answering %s (%s) after %d attempts; lower rate_limit or max_concurrency, or try later'
+                                     % (what, code, envelope.get('msg'), budget.refusals), code=code, request_id=envelope.get('tid'))
             return envelope
 
     def _token_request(self, refresh_token=None):
@@ -524,7 +494,7 @@ class TuyaClient(PlatformClient):
 
     # -- upgrade -------------------------------------------------------------------------
 
-    def start_upgrade(self, firmware, devices):
+    def start_upgrade(self, firmware, devices, upgrade_timeout=None):
         return dict(self._map(lambda device: (device.id, self._start_one(firmware, device)), devices))
 
     def upgrade_blocker(self, firmware, device):

@@ -14,11 +14,6 @@ FAILED / CANCELED; QueryDeviceByStatus and BatchQueryDeviceDetail for devices; p
 Everything else is marked ASSUMPTION below, in this one file, so it can be corrected later.
 """
 
-import base64
-import collections
-import datetime
-import hashlib
-import hmac
 import time
 import uuid
 
@@ -32,69 +27,11 @@ from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     RateLimitError,
 )
 from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._pacing import ActionPacer, RetryBudget
+from ansible_collections.fleetota.cloud.plugins.module_utils._signing import iotcore_signed_query
 from ansible_collections.fleetota.cloud.plugins.module_utils._versions import same_version
 
-# -- request signing (B.2, B.3): pure functions ---------------------------------------------------
-
-SIGNATURE_METHOD = 'HMAC-SHA1'
-SIGNATURE_VERSION = '1.0'
-# ASSUMPTION (B.2): Tuya's examples send no Version/Format; its common-parameter page lists both.
-API_VERSION = '2018-01-20'
-RESPONSE_FORMAT = 'JSON'
-TIMESTAMP_FORMAT = '%Y-%m-%dT%H:%M:%SZ'
-
-# RFC 3986 unreserved characters stay literal; everything else is %XY with uppercase hex.
-_UNRESERVED = frozenset(b'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~')
-
-
-def percent_encode(value):
-    """RPC percent-encoding of one name or value: UTF-8, `~` literal, space %20, `*` %2A, `+` %2B."""
-    if not isinstance(value, bytes):
-        value = (value if isinstance(value, str) else str(value)).encode('utf-8')
-    return ''.join(chr(byte) if byte in _UNRESERVED else '%%%02X' % byte for byte in bytearray(value))
-
-
-def canonical_query(params):
-    """The sorted `name=value` pairs joined by `&`, both sides percent-encoded; `Signature` left out."""
-    pairs = sorted((percent_encode(name), percent_encode(value)) for name, value in params.items() if name != 'Signature')
-    return '&'.join('%s=%s' % pair for pair in pairs)
-
-
-def string_to_sign(method, params):
-    """`METHOD&%2F&encode(canonical query)` (B.3 step 4)."""
-    return '%s&%s&%s' % (method.upper(), percent_encode('/'), percent_encode(canonical_query(params)))
-
-
-def rpc_signature(method, params, secret):
-    """Base64 of HMAC-SHA1 over string_to_sign, keyed with secret + '&' (B.3 step 5)."""
-    digest = hmac.new((secret + '&').encode('utf-8'), string_to_sign(method, params).encode('utf-8'), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode('ascii')
-
-
-def rpc_timestamp(epoch):
-    """UTC `YYYY-MM-DDThh:mm:ssZ` of epoch seconds."""
-    return datetime.datetime.fromtimestamp(int(epoch), tz=datetime.timezone.utc).strftime(TIMESTAMP_FORMAT)
-
-
-def signed_query(method, action, params, access_key, secret, epoch, nonce):
-    """The exact query string to send: common parameters + `params`, canonical order, then `Signature`.
-
-    A pure function of its arguments (clock and nonce are passed in).
-    """
-    full = {
-        'Action': action,
-        'AccessKeyId': access_key,
-        'SignatureMethod': SIGNATURE_METHOD,
-        'SignatureVersion': SIGNATURE_VERSION,
-        'SignatureNonce': nonce,
-        'Timestamp': rpc_timestamp(epoch),
-        'Format': RESPONSE_FORMAT,
-        'Version': API_VERSION,
-    }
-    for name, value in params.items():
-        if value is not None:
-            full[name] = value if isinstance(value, str) else str(value)
-    return canonical_query(full) + '&Signature=' + percent_encode(rpc_signature(method, full, secret))
+# -- request parameters (B.2; the signature, B.3, is iotcore_signed_query in _signing.py) ---------
 
 
 def flatten_list(name, values):
@@ -250,38 +187,6 @@ def task_progress(task, device):
     return Progress(Progress.FAILED, src or device.current_version, 'failed', 'the upgrade task failed%s' % (': %s' % desc if desc else ''))
 
 
-class ActionPacer:
-    """At most `limits[action]` requests of an action in any one second.
-
-    The cloud counts the requests it received in the last second. A request is sent only once a
-    second has passed since the answer to the request `limit` places before it arrived: that
-    request reached the cloud before its answer came back, so the cloud's count never passes the
-    limit, whatever the network's delays. A client sends one request at a time: no lock.
-    """
-
-    def __init__(self, limits, clock=time.monotonic, sleep=time.sleep):
-        self.limits = limits
-        self.clock = clock
-        self.sleep = sleep
-        self._answered = {}
-
-    def wait(self, action):
-        """Sleep until a request of `action` may go; returns the seconds slept."""
-        answered = self._answered.get(action)
-        if not answered or len(answered) < answered.maxlen:
-            return 0.0
-        wait = answered[0] + 1.0 - self.clock()
-        if wait <= 0:
-            return 0.0
-        self.sleep(wait)
-        return wait
-
-    def answered(self, action):
-        limit = self.limits.get(action)
-        if limit:
-            self._answered.setdefault(action, collections.deque(maxlen=limit)).append(self.clock())
-
-
 class TuyaIotCoreClient(PlatformClient):
     platform = 'tuya_iotcore'
 
@@ -308,13 +213,12 @@ class TuyaIotCoreClient(PlatformClient):
         backoff: the request was refused unprocessed, so even a write may be repeated then.
         """
         what = what or 'IoT Core %s' % action
-        retry = self.transport.retry
+        # Limits are per second: waiting less than that only spends another attempt.
+        budget = RetryBudget(self.transport.retry, min_wait=THROTTLE_WAIT)
         nonce_retries = 0
-        attempt = 0
         while True:
-            attempt += 1
             self._pacer.wait(action)
-            query = signed_query('GET', action, params or {}, self.access_key, self._secret, self._clock(), self._nonce())
+            query = iotcore_signed_query('GET', action, params or {}, self.access_key, self._secret, self._clock(), self._nonce())
             try:
                 response = self.transport.request('GET', '/?' + query, safe_to_retry=safe_to_retry, what=what, accept_status=ERROR_STATUSES)
             finally:
@@ -335,12 +239,10 @@ class TuyaIotCoreClient(PlatformClient):
                 nonce_retries += 1
                 continue
             if str(code).startswith(THROTTLING_PREFIX):
-                if attempt < retry.attempts:
-                    # Limits are per second: waiting less than that only spends another attempt.
-                    retry.sleep(max(THROTTLE_WAIT, retry.delay(attempt)))
+                if budget.again():
                     continue
                 raise RateLimitError('%s was throttled (%s) %d times in a row; lower the request rate or try later'
-                                     % (what, code, attempt), code=code, request_id=request_id, http_status=response.status_code)
+                                     % (what, code, budget.refusals), code=code, request_id=request_id, http_status=response.status_code)
             raise self._error(what, code, message, request_id, response.status_code)
 
     def _error(self, what, code, message, request_id, status):
@@ -545,7 +447,7 @@ class TuyaIotCoreClient(PlatformClient):
         if job_id and job_id not in self.jobs:
             self.jobs.append(job_id)
 
-    def start_upgrade(self, firmware, devices):
+    def start_upgrade(self, firmware, devices, upgrade_timeout=None):
         results = {}
         current = self.get_firmware(firmware.id)
         if current.extra.get('status') in (FIRMWARE_VERIFYING, FIRMWARE_VERIFY_FAILED):

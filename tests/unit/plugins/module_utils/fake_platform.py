@@ -38,7 +38,7 @@ class FakePlatform(PlatformClient):
     def list_firmwares(self, devices=None, product=None, hardware_version=None):
         return list(self.firmwares)
 
-    def start_upgrade(self, firmware, devices):
+    def start_upgrade(self, firmware, devices, upgrade_timeout=None):
         self.start_requests.append((firmware.id, [d.id for d in devices]))
         fault, self.start_fault = self.start_fault, None
         if fault == 'applied':

@@ -5,7 +5,7 @@
 import pytest
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._cache import AccountCache, cache_path
-from ansible_collections.fleetota.cloud.plugins.module_utils._client import create_client
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ConfigError
 
 

@@ -4,7 +4,7 @@
 
 import pytest
 
-from ansible_collections.fleetota.cloud.plugins.module_utils._client import validate_connection
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import validate_connection
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ConfigError
 
 BASE = {'platform': 'tuya', 'endpoint': 'https://openapi.tuyaeu.com', 'access_key': 'id', 'secret_key': 'secret'}

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.enos import (
-    request_signature,
-    signed_headers,
-    token_encryption,
+from ansible_collections.fleetota.cloud.plugins.module_utils._signing import (
+    enos_request_signature,
+    enos_signed_headers,
+    enos_token_encryption,
 )
 
 TOKEN = 'xxxxaaaxxxx'
@@ -26,36 +26,36 @@ def doc_body(desc):
 def test_signature_matches_the_documented_known_answer():
     # The hash printed in the docs only reproduces with the original Chinese value of "desc"
     # (the English pages print "description" next to the same hash).
-    assert request_signature(TOKEN, QUERY, doc_body(u'描述'), TIMESTAMP, SECRET) == \
+    assert enos_request_signature(TOKEN, QUERY, doc_body(u'描述'), TIMESTAMP, SECRET) == \
         '59828328f6c1f9771015dc74e4929ae30f518a35a3d2353972c2ea46556fc981'
 
 
 def test_signature_with_the_english_body_gives_the_other_vector():
-    assert request_signature(TOKEN, QUERY, doc_body('description'), TIMESTAMP, SECRET) == \
+    assert enos_request_signature(TOKEN, QUERY, doc_body('description'), TIMESTAMP, SECRET) == \
         'ad6dc6fc97f4290f3724e94eab38168d8613c41c3a4569b4b8b0efbce96a816c'
 
 
 @pytest.mark.parametrize('body', [None, b''])
 def test_get_signature_has_no_body_part(body):
-    assert request_signature(TOKEN, QUERY, body, TIMESTAMP, SECRET) == \
+    assert enos_request_signature(TOKEN, QUERY, body, TIMESTAMP, SECRET) == \
         '9c7e8810c67a4c1642b41acf89c6d8ebdb697d19ba45a6ee9f170dbbc8ad0e0a'
 
 
 def test_signature_sorts_the_query_by_key_not_by_insertion_order():
     reordered = dict(sorted(QUERY.items(), reverse=True))
-    assert request_signature(TOKEN, reordered, None, TIMESTAMP, SECRET) == request_signature(TOKEN, QUERY, None, TIMESTAMP, SECRET)
+    assert enos_request_signature(TOKEN, reordered, None, TIMESTAMP, SECRET) == enos_request_signature(TOKEN, QUERY, None, TIMESTAMP, SECRET)
 
 
 def test_signature_covers_the_exact_body_bytes():
     compact = json.dumps({'count': 20, 'page': 1}, separators=(',', ':')).encode('utf-8')
     spaced = json.dumps({'count': 20, 'page': 1}).encode('utf-8')
-    assert request_signature(TOKEN, QUERY, compact, TIMESTAMP, SECRET) != request_signature(TOKEN, QUERY, spaced, TIMESTAMP, SECRET)
+    assert enos_request_signature(TOKEN, QUERY, compact, TIMESTAMP, SECRET) != enos_request_signature(TOKEN, QUERY, spaced, TIMESTAMP, SECRET)
 
 
 @pytest.mark.parametrize('change', ['token', 'query', 'timestamp', 'secret'])
 def test_every_input_changes_the_signature(change):
     args = dict(access_token=TOKEN, query=dict(QUERY), body=None, timestamp_ms=TIMESTAMP, app_secret=SECRET)
-    before = request_signature(**args)
+    before = enos_request_signature(**args)
     if change == 'token':
         args['access_token'] += 'x'
     elif change == 'query':
@@ -64,11 +64,11 @@ def test_every_input_changes_the_signature(change):
         args['timestamp_ms'] += 1
     else:
         args['app_secret'] += 'x'
-    assert request_signature(**args) != before
+    assert enos_request_signature(**args) != before
 
 
 def test_signed_headers_carry_token_signature_and_timestamp():
-    headers = signed_headers(TOKEN, QUERY, None, TIMESTAMP, SECRET)
+    headers = enos_signed_headers(TOKEN, QUERY, None, TIMESTAMP, SECRET)
     assert headers == {
         'apim-accesstoken': TOKEN,
         'apim-signature': '9c7e8810c67a4c1642b41acf89c6d8ebdb697d19ba45a6ee9f170dbbc8ad0e0a',
@@ -79,13 +79,13 @@ def test_signed_headers_carry_token_signature_and_timestamp():
 
 def test_token_encryption_matches_the_vector():
     # Doc sample appKey and timestamp; the doc gives no appSecret, so the vector uses ours (B.2.1).
-    assert token_encryption('5acb82e7-a11e-4300-9164-c8b20b638e8b', TIMESTAMP, SECRET) == \
+    assert enos_token_encryption('5acb82e7-a11e-4300-9164-c8b20b638e8b', TIMESTAMP, SECRET) == \
         '83e2f674e53f1a71943b6c5fc9bd0eb27864c83075af8b4bf528f3faa8c7ca38'
 
 
 def test_token_encryption_depends_on_every_part():
-    base = token_encryption('key', TIMESTAMP, SECRET)
-    assert token_encryption('key2', TIMESTAMP, SECRET) != base
-    assert token_encryption('key', TIMESTAMP + 1, SECRET) != base
-    assert token_encryption('key', TIMESTAMP, SECRET + 'x') != base
+    base = enos_token_encryption('key', TIMESTAMP, SECRET)
+    assert enos_token_encryption('key2', TIMESTAMP, SECRET) != base
+    assert enos_token_encryption('key', TIMESTAMP + 1, SECRET) != base
+    assert enos_token_encryption('key', TIMESTAMP, SECRET + 'x') != base
     assert base == base.lower() and len(base) == 64

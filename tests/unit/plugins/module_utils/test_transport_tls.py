@@ -8,7 +8,7 @@ import warnings
 import pytest
 import requests
 
-from ansible_collections.fleetota.cloud.plugins.module_utils._client import checked_ca_path, create_client
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import checked_ca_path, create_client
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ConfigError
 from ansible_collections.fleetota.cloud.plugins.module_utils._transport import Transport
 

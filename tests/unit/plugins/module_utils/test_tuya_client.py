@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure parts of the Tuya client: firmware answers, per-device catalog, token cache, rate limiter."""
+"""Pure parts of the Tuya client: firmware answers, per-device catalog, token cache."""
 
 import json
 import os
@@ -9,7 +9,6 @@ import stat
 import pytest
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.tuya import (
-    TokenBucket,
     TokenCache,
     channel_firmwares,
     firmware_channels,
@@ -86,18 +85,6 @@ def test_broken_cache_file_is_ignored_and_replaced(tmp_path):
     assert cache.load()['access_token'] == 't'
     with cache.locked():
         assert os.path.exists(str(path) + '.lock')
-
-
-def test_token_bucket_paces_callers_at_the_rate():
-    now = [0.0]
-    slept = []
-    bucket = TokenBucket(10.0, clock=lambda: now[0], sleep=slept.append)
-    waits = [bucket.acquire() for _index in range(5)]
-    assert waits[0] == 0 and waits[1:] == pytest.approx([0.1, 0.2, 0.3, 0.4])
-    assert slept == pytest.approx([0.1, 0.2, 0.3, 0.4])
-    now[0] = 10.0
-    assert bucket.acquire() == 0     # idle time refills, but only up to the burst
-    assert bucket.acquire() == pytest.approx(0.1)
 
 
 def test_a_malformed_cache_entry_is_not_a_valid_token(tmp_path):

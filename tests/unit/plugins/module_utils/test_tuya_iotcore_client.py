@@ -10,10 +10,11 @@ import time
 import pytest
 
 from ansible_collections.fleetota.cloud.plugins.module_utils import _platforms
-from ansible_collections.fleetota.cloud.plugins.module_utils._client import create_client
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import AuthError, RateLimitError
 from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
 from ansible_collections.fleetota.cloud.plugins.module_utils._platforms import tuya_iotcore as iot
+from ansible_collections.fleetota.cloud.plugins.module_utils._signing import iotcore_signed_query
 from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy
 
 SECRET = 'unit-secret-9f3e'
@@ -120,7 +121,7 @@ def scenarios(emu):
 
 def raw_call(emu, action, secret=SECRET, drop=(), nonce='n-%f' % time.time(), stamp=None, **params):
     import requests  # pylint: disable=import-outside-toplevel
-    query = iot.signed_query('GET', action, params, AK, secret, stamp if stamp is not None else time.time(), nonce)
+    query = iotcore_signed_query('GET', action, params, AK, secret, stamp if stamp is not None else time.time(), nonce)
     if drop:
         query = '&'.join(part for part in query.split('&') if part.split('=')[0] not in drop)
     response = requests.get(emu.url + '/?' + query, timeout=10)
@@ -277,27 +278,6 @@ def test_throttling_is_waited_out(emu):
     with pytest.raises(RateLimitError) as caught:
         stubborn.get_firmware('101')
     assert 'Throttling.User' in str(caught.value)
-
-
-def test_the_pacer_keeps_each_action_under_its_limit_per_second():
-    now = [0.0]
-    slept = []
-
-    def sleep(seconds):
-        slept.append(seconds)
-        now[0] += seconds
-
-    pacer = iot.ActionPacer({'A': 2}, clock=lambda: now[0], sleep=sleep)
-    waits = []
-    for _dummy in range(5):
-        waits.append(pacer.wait('A'))
-        now[0] += 0.1          # the answer takes 0.1 s
-        pacer.answered('A')
-    # Answers at 0.1 and 0.2: the third request waits until a second after the first answer, and so on.
-    assert waits == pytest.approx([0, 0, 0.9, 0, 0.9])
-    assert pacer.wait('unlimited') == 0 and pacer.wait('A') == pytest.approx(0)   # the last answers are over 1 s old now
-    pacer.answered('unlimited')
-    assert pacer.wait('unlimited') == 0
 
 
 def test_reads_at_the_published_limit_are_paced_not_refused(emu, tmp_path):

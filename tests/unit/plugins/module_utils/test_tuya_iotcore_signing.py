@@ -8,14 +8,14 @@ import hmac
 
 import pytest
 
-from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.tuya_iotcore import (
-    canonical_query,
-    flatten_list,
-    percent_encode,
-    rpc_signature,
-    rpc_timestamp,
-    signed_query,
-    string_to_sign,
+from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.tuya_iotcore import flatten_list
+from ansible_collections.fleetota.cloud.plugins.module_utils._signing import (
+    iotcore_canonical_query,
+    iotcore_percent_encode,
+    iotcore_signature,
+    iotcore_signed_query,
+    iotcore_string_to_sign,
+    iotcore_timestamp,
 )
 
 ALIBABA_DOC = {
@@ -41,18 +41,18 @@ ENCODING_STRESS = {
     (ENCODING_STRESS, 'xKpkpgDjP0oxDgh99QVksd4NS2Q='),  # [VERIFIED] derived, identical from aliyunsdkcore
 ])
 def test_signature_matches_the_vendor_vectors(params, expected):
-    assert rpc_signature('GET', params, 'testsecret') == expected
+    assert iotcore_signature('GET', params, 'testsecret') == expected
 
 
 def test_string_to_sign_of_the_published_example():
-    text = string_to_sign('GET', ALIBABA_DOC)
+    text = iotcore_string_to_sign('GET', ALIBABA_DOC)
     assert text.startswith('GET&%2F&AccessKeyId%3Dtestid%26Action%3DPub%26Format%3DXML%26MessageContent%3DaGVsbG93b3JsZA%253D%26')
     assert '%26Timestamp%3D2017-10-02T09%253A39%253A41Z%26TopicFullName%3D%252FproductKey%252Ftestdevice%252Fget%26Version%3D2017-04-20' in text
     assert text.endswith('Version%3D2017-04-20')
 
 
 def test_canonical_part_of_the_encoding_stress_vector():
-    text = string_to_sign('GET', ENCODING_STRESS)
+    text = iotcore_string_to_sign('GET', ENCODING_STRESS)
     assert 'DeviceName.1%3Ddev%25201%26DeviceName.2%3D%25E7%2581%25AF%252A~' in text
 
 
@@ -73,36 +73,36 @@ def test_canonical_part_of_the_encoding_stress_vector():
     (12, '12'),
 ])
 def test_percent_encoding_edge_cases(raw, encoded):
-    assert percent_encode(raw) == encoded
+    assert iotcore_percent_encode(raw) == encoded
 
 
 def test_canonical_query_sorts_by_encoded_name_and_leaves_out_signature():
-    query = canonical_query({'b': '2', 'B': '1', 'a.10': 'x', 'a.2': 'y', 'Signature': 'zzz'})
+    query = iotcore_canonical_query({'b': '2', 'B': '1', 'a.10': 'x', 'a.2': 'y', 'Signature': 'zzz'})
     assert query == 'B=1&a.10=x&a.2=y&b=2'   # byte order: uppercase first, '1' < '2'
 
 
 def test_key_is_secret_plus_ampersand():
     params = {'Action': 'X'}
-    expected = base64.b64encode(hmac.new(b'abc&', string_to_sign('GET', params).encode(), hashlib.sha1).digest()).decode()
-    assert rpc_signature('GET', params, 'abc') == expected
-    assert rpc_signature('GET', params, 'abc&') != expected
+    expected = base64.b64encode(hmac.new(b'abc&', iotcore_string_to_sign('GET', params).encode(), hashlib.sha1).digest()).decode()
+    assert iotcore_signature('GET', params, 'abc') == expected
+    assert iotcore_signature('GET', params, 'abc&') != expected
 
 
 def test_method_is_part_of_the_signature():
-    assert rpc_signature('GET', TUYA_STYLE, 'testsecret') != rpc_signature('POST', TUYA_STYLE, 'testsecret')
-    assert string_to_sign('get', TUYA_STYLE).startswith('GET&%2F&')
+    assert iotcore_signature('GET', TUYA_STYLE, 'testsecret') != iotcore_signature('POST', TUYA_STYLE, 'testsecret')
+    assert iotcore_string_to_sign('get', TUYA_STYLE).startswith('GET&%2F&')
 
 
 def test_timestamp_is_utc_iso_seconds():
-    assert rpc_timestamp(1731836501) == '2024-11-17T09:41:41Z'
-    assert rpc_timestamp(0) == '1970-01-01T00:00:00Z'
+    assert iotcore_timestamp(1731836501) == '2024-11-17T09:41:41Z'
+    assert iotcore_timestamp(0) == '1970-01-01T00:00:00Z'
 
 
 def test_signed_query_is_a_pure_function_of_clock_and_nonce():
     args = ('GET', 'ListOTAFirmware', {'CurrentPage': 1, 'PageSize': 10, 'ProductKey': 'k1nhvyl0000', 'DestVersion': None},
             'testid', 'testsecret', 1731836501, '8d6131cab4e6465d975ba65ba4d45aad')
-    query = signed_query(*args)
-    assert query == signed_query(*args)
+    query = iotcore_signed_query(*args)
+    assert query == iotcore_signed_query(*args)
     pairs = dict(part.split('=', 1) for part in query.split('&'))
     assert 'DestVersion' not in pairs      # None means "not sent"
     assert pairs['Timestamp'] == '2024-11-17T09%3A41%3A41Z'
@@ -111,10 +111,10 @@ def test_signed_query_is_a_pure_function_of_clock_and_nonce():
     assert query.index('&Signature=') == len(query) - len('&Signature=' + pairs['Signature'])
     # The signature covers exactly what is sent: recompute it from the decoded pairs.
     sent = dict((k, v.replace('%3A', ':')) for k, v in pairs.items() if k != 'Signature')
-    assert percent_encode(rpc_signature('GET', sent, 'testsecret')) == pairs['Signature']
+    assert iotcore_percent_encode(iotcore_signature('GET', sent, 'testsecret')) == pairs['Signature']
     # Without our extra common parameters the same request gives the derived Tuya vector.
-    assert rpc_signature('GET', dict(TUYA_STYLE), 'testsecret') == '01A3Aup+8/kKNKfxkHJr+i5FuZ0='
-    other = signed_query(*(args[:6] + ('another-nonce',)))
+    assert iotcore_signature('GET', dict(TUYA_STYLE), 'testsecret') == '01A3Aup+8/kKNKfxkHJr+i5FuZ0='
+    other = iotcore_signed_query(*(args[:6] + ('another-nonce',)))
     assert other.split('&Signature=')[1] != pairs['Signature']
 
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from ansible_collections.fleetota.cloud.plugins.module_utils._client import create_client
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ApiError, OutcomeUnknownError
 from ansible_collections.fleetota.cloud.plugins.module_utils._models import StartResult
 from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy

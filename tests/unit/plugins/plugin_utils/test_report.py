@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from ansible_collections.fleetota.cloud.plugins.module_utils import _report as report
+from ansible_collections.fleetota.cloud.plugins.plugin_utils import _report as report
 
 
 def dev(device_id, current, latest, online=True, upgrading=False, product='770', name=None):

@@ -4,8 +4,8 @@
 
 import pytest
 
-from ansible_collections.fleetota.cloud.plugins.module_utils import _rollout as rollout
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ConfigError
+from ansible_collections.fleetota.cloud.plugins.plugin_utils import _rollout as rollout
 
 IDS = ['d%02d' % n for n in range(20)]
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from ansible_collections.fleetota.cloud.plugins.module_utils import _report_html as report_html
+from ansible_collections.fleetota.cloud.plugins.plugin_utils import _report_html as report_html
 
 
 def dev(device_id, current, latest, online=True, upgrading=False, product='770', hardware='A', name=None, failed=None):

@@ -14,9 +14,9 @@ JavaScript); the script only adds sorting and a filter, built to stay fast at 10
 import datetime
 from html import escape
 
-from ansible_collections.fleetota.cloud.plugins.module_utils._report import FORMS as TEXT_FORMS
-from ansible_collections.fleetota.cloud.plugins.module_utils._report import report as text_report
-from ansible_collections.fleetota.cloud.plugins.module_utils._report import rows, summary
+from ansible_collections.fleetota.cloud.plugins.plugin_utils._report import FORMS as TEXT_FORMS
+from ansible_collections.fleetota.cloud.plugins.plugin_utils._report import report as text_report
+from ansible_collections.fleetota.cloud.plugins.plugin_utils._report import rows, summary
 from ansible_collections.fleetota.cloud.plugins.module_utils._versions import try_parse_version
 
 FORMS = TEXT_FORMS + ('html',)
