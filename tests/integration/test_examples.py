@@ -36,6 +36,7 @@ NO_YAML = {
     'extensions/awx/project/README.md': 'prose only: the project files it describes run in test_awx_runner.py',
     'docs/awx.md': 'a pointer to the AWX guide, docs/docsite/rst/guide_awx.rst',
     'docs/performance.md': 'figures only, written by tests/benchmark/performance_page.py',
+    'docs/adding-a-platform.md': 'for contributors: which files a new platform adds',
 }
 # Examples that are not runnable on their own, and why. Keep this short and true.
 NOT_RUNNABLE = {
