@@ -31,12 +31,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        dummy, args = self.validate_argument_spec(argument_spec={
-            'outcome': {'type': 'dict'},
-            'outcomes_var': {'type': 'str'},
-            'device_id': {'type': 'str'},
-            'device_id_var': {'type': 'str', 'default': 'fleetota_device_id'},
-        }, mutually_exclusive=[('outcome', 'outcomes_var')])
+        args = self._arguments()
         outcome = args['outcome']
         if args['outcomes_var']:
             outcome = self._outcome_from_var(args['outcomes_var'], task_vars or {})
@@ -50,7 +45,7 @@ class ActionModule(ActionBase):
             return result
         if not outcome:
             result.update(failed=True, status=None, msg='this host has no device id: set the host variable %s, or name the variable that holds '
-                          'it with firmware_rollout_device_id_var' % args['device_id_var'])
+                          'it with firmware_rollout_device_id_var' % self._device_id_var(args, task_vars or {}))
             return result
         for field in FIELDS:
             result[field] = outcome.get(field)
@@ -59,6 +54,40 @@ class ActionModule(ActionBase):
         result['failed'] = status in HOST_FAILED
         result['msg'] = outcome.get('msg') or status
         return result
+
+    def _arguments(self):
+        """The task's arguments, checked by hand: ansible-core's argument spec validation costs more than the rest of
+        this plugin together, and it runs once per host."""
+        args = dict(self._task.args)  # names outside _VALID_ARGS are refused by ActionBase.run
+        if args.get('outcome') is not None and args.get('outcomes_var') is not None:
+            raise AnsibleActionFail('parameters are mutually exclusive: outcome|outcomes_var')
+        for name in ('outcome', 'outcomes_var', 'device_id', 'device_id_var'):
+            value = args.setdefault(name, None)
+            if value is None:
+                continue
+            if name == 'outcome':
+                if not isinstance(value, Mapping):
+                    raise AnsibleActionFail('outcome must be a dict, but it is a %s' % type(value).__name__)
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                args[name] = str(value)  # a numeric device id, as the argument spec type str would convert it
+            elif not isinstance(value, str):
+                raise AnsibleActionFail('%s must be a string, but it is a %s' % (name, type(value).__name__))
+        return args
+
+    def _device_id_var(self, args, task_vars):
+        """The name of the host variable that should hold the device id: O(device_id_var); else the C(device_id_var) entry
+        of the dict that holds the mapping of a dotted O(outcomes_var), which the role sets once for the group, so that its
+        per-host task needs no template (each template is compiled anew for every host); else fleetota_device_id."""
+        if args['device_id_var']:
+            return args['device_id_var']
+        keys = (args['outcomes_var'] or '').split('.')
+        holder = task_vars.get(keys[0], MISSING) if len(keys) > 1 else MISSING
+        for key in keys[1:-1]:
+            holder = self._templar.template(holder) if holder is not MISSING else holder
+            holder = holder.get(key, MISSING) if isinstance(holder, Mapping) else MISSING
+        holder = self._templar.template(holder) if holder is not MISSING else holder
+        name = holder.get('device_id_var') if isinstance(holder, Mapping) else None
+        return self._templar.template(name) if name else 'fleetota_device_id'
 
     def _outcome_from_var(self, name, task_vars):
         """This host's entry of the mapping that C(name) names (a variable, or a dotted path into one): MISSING when

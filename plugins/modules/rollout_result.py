@@ -55,8 +55,10 @@ options:
   device_id_var:
     description:
       - The host variable that should hold the device id, for the error message.
+      - When not set, the C(device_id_var) entry of the dict that holds the mapping of a dotted O(outcomes_var)
+        (C(report.device_id_var) for V(report.by_host)), else V(fleetota_device_id). The role sets that entry once for the
+        group, so that its per-host task has no template to compile for every host.
     type: str
-    default: fleetota_device_id
 '''
 
 EXAMPLES = r'''

@@ -145,17 +145,21 @@ def task_times(workdir, name):
 
 def breakdown(times):
     """Seconds in the role's per-host tasks, by task, and in the rest (the batched rollout, run once); the
-    controller's memory (MB) when each per-host task started."""
-    per_host, memory = {}, {}
+    controller's memory (MB) when each per-host task started; the CPU seconds (controller and workers) of each
+    per-host task, which other load on a shared machine disturbs far less than the wall time."""
+    per_host, memory, cpu = {}, {}, {}
     rest = 0.0
-    for name, seconds, rss in times:
+    for name, seconds, rss, cpu_seconds in (list(entry) + [None] * (4 - len(entry)) for entry in times):
         kind = next((task for task in PER_HOST_TASKS if task in name), None)
         if kind:
             per_host[kind] = round(per_host.get(kind, 0.0) + seconds, 2)
             memory[kind] = rss
+            if cpu_seconds is not None:
+                cpu[kind] = round(cpu.get(kind, 0.0) + cpu_seconds, 2)
         else:
             rest += seconds
-    return {'per_host_tasks': per_host, 'once_for_the_group': round(rest, 2), 'controller_mb_at_per_host_tasks': memory}
+    return {'per_host_tasks': per_host, 'once_for_the_group': round(rest, 2), 'controller_mb_at_per_host_tasks': memory,
+            'per_host_tasks_cpu_seconds': cpu}
 
 
 def write_yaml_json(path, data):
@@ -227,6 +231,7 @@ def benchmark(args, workdir):
         floor_tasks = floor_times()
         figures['floor_task_seconds'] = round(sum(entry[1] for entry in floor_tasks), 2)
         figures['floor_controller_mb'] = floor_tasks[0][2] if floor_tasks else None
+        figures['floor_task_cpu_seconds'] = round(sum(entry[3] for entry in floor_tasks if len(entry) > 3), 2)
 
         # -- rollout with the role ----------------------------------------------------------
         shutil.rmtree(str(client_caches), ignore_errors=True)
@@ -377,6 +382,9 @@ def show(figures):
         ('  of which per-host tasks', '%s (the floor\'s one task: %.2f s)' % (
             ', '.join('%.2f s %s' % (seconds, 'argument validation' if task.startswith('Validating') else 'outcome report')
                       for task, seconds in roll['tasks']['per_host_tasks'].items()) or 'none timed', figures['floor_task_seconds'])),
+        ('  their CPU seconds', '%s (the floor\'s one task: %.2f s)' % (
+            ', '.join('%.2f s' % seconds for seconds in roll['tasks']['per_host_tasks_cpu_seconds'].values()) or '?',
+            figures['floor_task_cpu_seconds'])),
         ('  controller memory then', '%s (at the floor\'s task: %s)' % (
             ', '.join('%s MB' % rss for rss in roll['tasks']['controller_mb_at_per_host_tasks'].values()) or '?',
             '%s MB' % figures['floor_controller_mb'])),
@@ -384,6 +392,11 @@ def show(figures):
         ('rollout re-run', '%.2f s, %d hosts changed' % (roll['rerun_seconds'], roll['rerun_changed_hosts'])),
         ('roles: play, module_defaults', '%.2f s = %.2fx the floor; without the per-host argument validation (%.2f s) %.2fx' % (
             user['seconds'], user['vs_floor'], user['argument_validation_seconds'], user['vs_floor_without_validation'])),
+        ('  its per-host tasks', '%s; CPU %s; controller %s' % (
+            ', '.join('%.2f s %s' % (seconds, 'argument validation' if task.startswith('Validating') else 'outcome report')
+                      for task, seconds in user['tasks']['per_host_tasks'].items()),
+            ', '.join('%.2f s' % seconds for seconds in user['tasks']['per_host_tasks_cpu_seconds'].values()) or '?',
+            ', '.join('%s MB' % rss for rss in user['tasks']['controller_mb_at_per_host_tasks'].values()) or '?')),
         ('  its re-run', '%.2f s = %.2fx the floor; without the validation (%.2f s) %.2fx; %d hosts changed' % (
             user['rerun_seconds'], user['rerun_vs_floor'], user['rerun_argument_validation_seconds'],
             user['rerun_vs_floor_without_validation'], user['rerun_changed_hosts'])),

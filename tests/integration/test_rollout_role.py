@@ -3,7 +3,10 @@
 """The firmware_rollout role through the collection's rollout playbook, against the emulator."""
 
 import json
+import pathlib
 import subprocess
+
+import yaml
 
 from conftest import PASSWORD, ansible_env, inventory_file  # pylint: disable=import-error
 
@@ -289,6 +292,14 @@ def test_role_variables_are_validated_once_for_the_group(emulator, tmp_path):
     assert good.rc == 0, good.output
     validated = good.stdout.split("Validate the role's variables once for the group")[1].split('TASK [')[0]
     assert validated.count('ok: [') == 1, validated
+
+
+def test_the_per_host_report_has_no_template_to_compile_on_every_host():
+    # Each host's report runs in its own worker process, which compiles every template of the task's arguments anew.
+    tasks = yaml.safe_load((pathlib.Path(__file__).resolve().parents[2] / 'roles' / 'firmware_rollout' / 'tasks' / 'main.yml').read_text())
+    report = next(task for task in tasks if 'fleetota.cloud.rollout_result' in task)
+    assert 'run_once' not in report
+    assert '{{' not in json.dumps(report['fleetota.cloud.rollout_result']), report
 
 
 def test_one_garbled_progress_answer_fails_no_device(emulator, tmp_path):

@@ -87,3 +87,28 @@ def test_a_dotted_outcomes_var_through_a_non_dict_is_refused_by_name():
 def test_outcome_and_outcomes_var_are_exclusive():
     with pytest.raises(AnsibleActionFail, match='mutually exclusive: outcome[|]outcomes_var'):
         run({'outcome': OUTCOMES['enc-1'], 'outcomes_var': 'by_host'}, by_host=OUTCOMES)
+
+
+def test_without_device_id_var_the_name_comes_from_next_to_the_dotted_mapping():
+    # The role keeps its per-host task free of templates: the name sits beside the map, set once for the group.
+    report = {'run': {'by_host': OUTCOMES, 'device_id_var': 'serial'}}
+    result = run({'outcomes_var': 'report.run.by_host'}, host='no-id', report=report)
+    assert result['failed'] and 'has no device id: set the host variable serial,' in result['msg']
+    result = run({'outcomes_var': 'report.run.by_host', 'device_id_var': 'asset'}, host='no-id', report=report)
+    assert 'set the host variable asset,' in result['msg']
+    result = run({'outcomes_var': 'by_host'}, host='no-id', by_host=OUTCOMES)
+    assert 'set the host variable fleetota_device_id,' in result['msg']
+
+
+def test_bad_arguments_are_refused_by_name():
+    with pytest.raises(AnsibleActionFail, match='Invalid options for .*: outcomes$'):
+        run({'outcomes': 'by_host'}, by_host=OUTCOMES)
+    with pytest.raises(AnsibleActionFail, match='outcome must be a dict, but it is a list'):
+        run({'outcome': ['enc-1']})
+    with pytest.raises(AnsibleActionFail, match='outcomes_var must be a string, but it is a list'):
+        run({'outcomes_var': ['by_host']}, by_host=OUTCOMES)
+
+
+def test_a_numeric_device_id_is_named_as_text():
+    result = run({'outcome': None, 'device_id': 1234})
+    assert result['failed'] and 'no outcome for device 1234:' in result['msg']
