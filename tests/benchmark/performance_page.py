@@ -71,8 +71,9 @@ def headline(result):
 
 def headline_row(result):
     row = headline(result)
-    return '| %s, %s | %s | %s | %s | %s |' % (row['platform'], count(row['devices']), ratio(row['rollout_vs_floor']),
-                                              ratio(row['inventory_vs_static']), ratio(row['naive_vs_role']), count(row['rollout_api_calls']))
+    cells = (row['platform'], count(row['devices']), ratio(row['rollout_vs_floor']), ratio(row['inventory_vs_static']),
+             ratio(row['naive_vs_role']), count(row['rollout_api_calls']))
+    return '| %s, %s | %s | %s | %s | %s |' % cells
 
 
 def machine(result):

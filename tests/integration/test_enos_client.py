@@ -255,8 +255,8 @@ def test_job_create_outcome_unknown_when_the_reread_fails_too(emulator):
 def test_create_unknown_again_after_the_verified_resend_is_an_unknown_outcome_not_a_failure(emulator):
     ids = scenario(emulator)['outdated_online_devices'][:1]
     # Both creates answer an internal error before anything is made: the re-reads show no job, the one re-send is answered the same.
-    emulator.control('POST', '/enos/faults', {'rules': [{'resource': 'ota-jobs', 'action': 'create', 'when': 'before', 'code': 24500,
-                                                          'times': 2}]})
+    rule = {'resource': 'ota-jobs', 'action': 'create', 'when': 'before', 'code': 24500, 'times': 2}
+    emulator.control('POST', '/enos/faults', {'rules': [rule]})
     result, failure = upgrade(make_client(emulator), ids, wait_timeout=1)
     device = result['devices'][0]
     assert failure and device['status'] == 'failed', result

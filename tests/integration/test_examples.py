@@ -313,7 +313,7 @@ def test_command_example(machine, fleet, tmp_path, example):
     for name, value in example.env.items():  # the connection the docs export, with the user's values
         key = name[len('FLEETOTA_'):].lower()
         env[name] = str(connections(fleet)[platform][key]) if name.startswith('FLEETOTA_') and key in published.CONNECTION_KEYS else value
-    data, _ = published.substitute(inventory.data, connections(fleet), inventory.platform)
+    data = published.substitute(inventory.data, connections(fleet), inventory.platform)[0]
     write_yaml(tmp_path / published.inventory_file_name(inventory), data)
     for index, word in enumerate(words):
         key = word.split('=', 1)[0]
