@@ -125,6 +125,9 @@ class Platform:
     def check_cached_calls(self, emulator, calls):
         pass
 
+    def check_refused_listing(self, emulator):
+        pass
+
     def check_lean_listing(self, emulator):
         pass
 
@@ -312,6 +315,9 @@ class Tuya(Platform):
         assert emulator.count('GET /v1.3/iot-03/devices') == 1
         assert emulator.count(self.auth_request) == 1
         assert emulator.control('GET', '/stats')['total'] == 1 + 1 + len(truth)
+
+    def check_refused_listing(self, emulator):
+        assert emulator.control('GET', '/stats')['total'] == 1     # the token request, refused once, not retried
 
     def check_lean_listing(self, emulator):
         # the token and one page of up to 200 devices: no firmware read
