@@ -116,6 +116,9 @@ class Platform:
     def check_failure(self, emulator, playbook, connection, out, ids):
         pass
 
+    def check_resumed(self, emulator, first, second):
+        pass
+
     def check_refused(self, emulator, run, tmp_path):
         pass
 
@@ -288,6 +291,7 @@ class Tuya(Platform):
         return ids + [i for i in self.scenarios(emulator)['mcu_devices'][:1] if i not in ids]
 
     def check_upgrade(self, emulator, out, ids, tmp_path):
+        assert out['jobs'] == []
         # The token of the first run was cached and reused by the second: one token request in all.
         assert emulator.count(self.auth_request) == 1
         cache_file = self.token_cache(tmp_path)
@@ -404,9 +408,14 @@ class Enos(Platform):
 
     def check_upgrade(self, emulator, out, ids, tmp_path):
         created = self.jobs(emulator)
+        assert len(created) == len(set(self.device(emulator, i)['product'] for i in ids))     # one job per firmware
         assert sorted(out['jobs']) == sorted(job['jobId'] for job in created)
         assert sum(job['devices'] for job in created) == len(ids)
         assert all(job['upgradeTimeout'] == 300 for job in created)     # wait_timeout 60 clamped up to the documented minimum
+
+    def check_resumed(self, emulator, first, second):
+        assert len(self.jobs(emulator)) == 1 and first['jobs'] == [self.jobs(emulator)[0]['jobId']]
+        assert self.writes(emulator) == {'ota-jobs create': 1, 'ota-jobs start': 1}
 
     def check_listing(self, emulator, data, truth):
         assert emulator.count('POST /connect-service/v2.1/devices') == 1

@@ -195,6 +195,7 @@ def test_no_wait_then_rerun_waits_without_restarting(platform, emulator, playboo
     assert all(platform.device(emulator, i)['upgrade_count'] == 1 for i in ids)
     assert run.data['second']['jobs'] == run.data['first']['jobs']
     assert platform.upgrade_requests(emulator) == platform.expected_requests(emulator, targets)
+    platform.check_resumed(emulator, run.data['first'], run.data['second'])
 
 
 def test_offline_device_is_reported_not_hidden(platform, emulator, playbook, conn):

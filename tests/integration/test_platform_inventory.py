@@ -62,11 +62,12 @@ def test_filters_and_constructed_groups(platform, emulator, tmp_path):
         products=[product], online_only=True, hostname='name',
         keyed_groups=[{'key': 'fleetota_firmware_version', 'prefix': 'fw'}],
         groups={'hardware_a': "fleetota_hardware_version == 'A'", 'old': "fleetota_firmware_version is version('%s', '<')" % pivot},
-        compose={'fleetota_label': "fleetota_product ~ '/' ~ fleetota_device_id ~ '@' ~ fleetota_firmware_version"},
+        compose={'fleetota_label': "fleetota_product ~ '/' ~ fleetota_device_id ~ '@' ~ fleetota_firmware_version ~ '/' ~ fleetota_hardware_version"},
     )
     assert sorted(data['fleetota_%s' % platform.name]['hosts']) == sorted(d['name'] for d in expected)
     first = expected[0]
-    assert data['_meta']['hostvars'][first['name']]['fleetota_label'] == '%s/%s@%s' % (product, first['id'], first['firmware_version'])
+    label = '%s/%s@%s/%s' % (product, first['id'], first['firmware_version'], platform.hardware_version(first))
+    assert data['_meta']['hostvars'][first['name']]['fleetota_label'] == label
     assert first['name'] in data['fw_' + first['firmware_version'].replace('.', '_')]['hosts']
     hardware_a = set(data.get('hardware_a', {}).get('hosts', []))
     assert hardware_a == set(d['name'] for d in expected if platform.hardware_version(d) == 'A')
