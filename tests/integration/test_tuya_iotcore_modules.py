@@ -4,40 +4,11 @@
 
 The behaviour every platform shares: test_platform_behaviour.py."""
 
-
 from conftest import IOTCORE_SECRET, task  # pylint: disable=import-error
+from platforms import TuyaIotCore  # pylint: disable=import-error
 
+IOTCORE = TuyaIotCore()
 P = 'tuya_iotcore'
-CREATE = 'CreateOTAStaticUpgradeJob'
-
-
-def scenarios(emulator):
-    return emulator.scenarios(platform=P)
-
-
-def device(emulator, device_id):
-    return emulator.device(device_id, platform=P)
-
-
-def online(emulator, count, outdated=True):
-    facts = scenarios(emulator)
-    pool = facts['outdated_online_devices'] if outdated else facts['current_online_devices']
-    assert len(pool) >= count, facts
-    return pool[:count]
-
-
-def expected_latest(emulator, device_id):
-    """The newest verified package that fits: the SrcVersion-bound one for devices on its SrcVersion, else the newest release."""
-    facts = scenarios(emulator)
-    truth = device(emulator, device_id)
-    delta = facts['delta_by_product'][truth['product']]
-    if truth['firmware_version'] == delta['src_version']:
-        return delta['version']
-    return facts['latest_by_product'][truth['product']]['version']
-
-
-def creates(emulator):
-    return emulator.actions().get(CREATE, 0)
 
 
 def by_id(entries):
@@ -51,8 +22,8 @@ def conn(emulator, **overrides):
 def test_module_runs_after_the_first_skip_the_account_listing(emulator, playbook, tmp_path):
     """Every device call needs the device's ProductKey, which only a listing of the whole account tells:
     the first run lists it and keeps DeviceName -> ProductKey in the device cache; the next runs read it."""
-    ids = online(emulator, 4)
-    targets = dict((i, expected_latest(emulator, i)) for i in ids)
+    ids = IOTCORE.online(emulator, 4)
+    targets = dict((i, IOTCORE.latest(emulator, i)) for i in ids)
     cache = tmp_path / 'xdg-cache' / 'fleetota' / 'tuya-iotcore-devices.json'   # under the test's XDG_CACHE_HOME
     first = playbook([task('fleetota.cloud.firmware_upgrade', ignore_errors=False, devices=ids, version='latest')],
                      connection=conn(emulator), check=True)
@@ -68,15 +39,15 @@ def test_module_runs_after_the_first_skip_the_account_listing(emulator, playbook
     assert emulator.actions()['QueryDeviceByStatus'] == one_listing
     assert run.data['out']['summary']['succeeded'] == 4
     for entry in run.data['verify']['devices']:
-        assert entry['current_version'] == device(emulator, entry['id'])['firmware_version'] == targets[entry['id']]
-        assert entry['product'] == device(emulator, entry['id'])['product']
+        assert entry['current_version'] == IOTCORE.device(emulator, entry['id'])['firmware_version'] == targets[entry['id']]
+        assert entry['product'] == IOTCORE.device(emulator, entry['id'])['product']
     off = playbook([task('fleetota.cloud.firmware_info', ignore_errors=False, devices=ids)], connection=conn(emulator, device_cache='off'))
     assert off.rc == 0, off.output
     assert emulator.actions()['QueryDeviceByStatus'] == 2 * one_listing
 
 
 def test_rerun_while_the_job_is_in_flight_creates_no_new_job(emulator, playbook):
-    ids = online(emulator, 3)
+    ids = IOTCORE.online(emulator, 3)
     emulator.config(upgrade_seconds=5)
     planned = dict(task('fleetota.cloud.firmware_upgrade', register='planned', devices=ids, version='latest'), check_mode=True)
     run = playbook([task('fleetota.cloud.firmware_upgrade', register='first', devices=ids, version='latest', wait=False),
@@ -91,12 +62,12 @@ def test_rerun_while_the_job_is_in_flight_creates_no_new_job(emulator, playbook)
     assert run.data['planned']['changed'] is False
     assert [d['status'] for d in second['devices']] == ['succeeded'] * 3
     assert sorted(second['jobs']) == sorted(first['jobs'])
-    assert creates(emulator) == len(first['jobs']) == len(scenarios(emulator)['jobs'])
-    assert all(device(emulator, i)['upgrade_count'] == 1 for i in ids)
+    assert IOTCORE.upgrade_requests(emulator) == len(first['jobs']) == len(IOTCORE.scenarios(emulator)['jobs'])
+    assert all(IOTCORE.device(emulator, i)['upgrade_count'] == 1 for i in ids)
 
 
 def test_src_version_makes_other_devices_incompatible(emulator, playbook):
-    facts = scenarios(emulator)['src_version']
+    facts = IOTCORE.scenarios(emulator)['src_version']
     ids = [facts['fitting_device'], facts['other_device']]
     run = playbook([task('fleetota.cloud.firmware_upgrade', register='by_version', devices=ids, version=facts['version'],
                          poll_interval=0.5, wait_timeout=60),
@@ -108,17 +79,17 @@ def test_src_version_makes_other_devices_incompatible(emulator, playbook):
     other = devices[ids[1]]
     assert (other['action'], other['status']) == ('incompatible', 'skipped')
     assert 'only upgrades devices on %s (SrcVersion)' % facts['src_version'] in other['msg']
-    assert device(emulator, ids[0])['firmware_version'] == facts['version']
-    assert device(emulator, ids[1])['upgrade_count'] == 0
+    assert IOTCORE.device(emulator, ids[0])['firmware_version'] == facts['version']
+    assert IOTCORE.device(emulator, ids[1])['upgrade_count'] == 0
     by_firmware = run.data['by_id']['devices'][0]
     assert by_firmware['action'] == 'incompatible' and 'SrcVersion' in by_firmware['msg']
 
 
 def test_unverified_firmware_only_with_include_unreleased(emulator, playbook):
-    device_id = online(emulator, 1)[0]
-    product = device(emulator, device_id)['product']
-    unverified = scenarios(emulator)['unverified_by_product'][product]
-    failed = scenarios(emulator)['failed_verification_by_product'][product]
+    device_id = IOTCORE.online(emulator, 1)[0]
+    product = IOTCORE.device(emulator, device_id)['product']
+    unverified = IOTCORE.scenarios(emulator)['unverified_by_product'][product]
+    failed = IOTCORE.scenarios(emulator)['failed_verification_by_product'][product]
     run = playbook([task('fleetota.cloud.firmware_upgrade', register='hidden', devices=[device_id], version=unverified['version']),
                     task('fleetota.cloud.firmware_upgrade', register='failed', devices=[device_id], firmware_id=failed['firmware_id'],
                          include_unreleased=True),
@@ -129,28 +100,28 @@ def test_unverified_firmware_only_with_include_unreleased(emulator, playbook):
     failed_item = run.data['failed']['devices'][0]
     assert failed_item['action'] == 'incompatible' and 'failed verification' in failed_item['msg']
     assert run.data['allowed']['devices'][0]['status'] == 'succeeded'
-    assert device(emulator, device_id)['firmware_version'] == unverified['version']
-    assert creates(emulator) == 1
+    assert IOTCORE.device(emulator, device_id)['firmware_version'] == unverified['version']
+    assert IOTCORE.upgrade_requests(emulator) == 1
 
 
 def test_a_dropped_create_is_never_repeated_blindly(emulator, playbook):
     # Two devices that need the same package, so one CreateOTAStaticUpgradeJob, whose connection is dropped.
-    first = online(emulator, 1)[0]
-    key = (device(emulator, first)['product'], expected_latest(emulator, first))
-    ids = [i for i in scenarios(emulator)['outdated_online_devices']
-           if (device(emulator, i)['product'], expected_latest(emulator, i)) == key][:2]
+    first = IOTCORE.online(emulator, 1)[0]
+    key = (IOTCORE.device(emulator, first)['product'], IOTCORE.latest(emulator, first))
+    ids = [i for i in IOTCORE.scenarios(emulator)['outdated_online_devices']
+           if (IOTCORE.device(emulator, i)['product'], IOTCORE.latest(emulator, i)) == key][:2]
     assert len(ids) == 2
-    emulator.faults({'kind': 'drop', 'query': 'Action=%s' % CREATE, 'times': 1})
+    emulator.faults({'kind': 'drop', 'query': 'Action=%s' % IOTCORE.CREATE, 'times': 1})
     upgrade = task('fleetota.cloud.firmware_upgrade', devices=ids, version='latest', poll_interval=0.5, wait_timeout=60)
     run = playbook([upgrade], connection=conn(emulator))
     out = run.data['out']
     assert out['failed'] is True
     assert [d['status'] for d in out['devices']] == ['failed', 'failed']
     assert all('outcome unknown' in d['msg'] and 'not sent again' in d['msg'] for d in out['devices'])
-    assert creates(emulator) == 1        # not repeated by the transport or the client
-    assert scenarios(emulator)['jobs'] == [] and out['jobs'] == []
-    assert all(device(emulator, i)['upgrade_count'] == 0 for i in ids)
+    assert IOTCORE.upgrade_requests(emulator) == 1        # not repeated by the transport or the client
+    assert IOTCORE.scenarios(emulator)['jobs'] == [] and out['jobs'] == []
+    assert all(IOTCORE.device(emulator, i)['upgrade_count'] == 0 for i in ids)
     again = playbook([upgrade], connection=conn(emulator))
     assert again.rc == 0, again.output
     assert again.data['out']['summary']['succeeded'] == 2
-    assert creates(emulator) == 2
+    assert IOTCORE.upgrade_requests(emulator) == 2

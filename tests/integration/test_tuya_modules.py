@@ -5,43 +5,18 @@
 The behaviour every platform shares: test_platform_behaviour.py."""
 
 import json
-import re
 import subprocess
 
 import pytest
 
 from conftest import ansible_env, task  # pylint: disable=import-error
+from platforms import Tuya  # pylint: disable=import-error
 
-TOKEN = 'GET /v1.0/token'
-START_RE = re.compile(r'^POST /v2\.0/cloud/thing/[^/]+/firmware/\d+$')
-FIRMWARE_RE = re.compile(r'^GET /v2\.0/cloud/thing/[^/]+/firmware$')
-
-
-def scenarios(emulator):
-    return emulator.scenarios(platform='tuya')
-
-
-def online(emulator, count, outdated=True):
-    found = scenarios(emulator)
-    pool = found['outdated_online_devices'] if outdated else found['current_online_devices']
-    assert len(pool) >= count, found
-    return pool[:count]
-
-
-def device(emulator, device_id):
-    return emulator.device(device_id, platform='tuya')
+TUYA = Tuya()
 
 
 def by_id(entries):
     return dict((entry['id'], entry) for entry in entries)
-
-
-def starts(emulator):
-    return sum(count for key, count in emulator.stats().items() if START_RE.match(key))
-
-
-def count_matching(emulator, pattern):
-    return sum(count for key, count in emulator.stats().items() if pattern.match(key))
 
 
 @pytest.fixture
@@ -59,9 +34,9 @@ def conn(emulator, cache_file):
 
 
 def test_older_version_no_longer_offered_is_a_refused_downgrade_and_cannot_be_forced(emulator, playbook, conn):
-    device_id = online(emulator, 1, outdated=False)[0]
-    current = device(emulator, device_id)['firmware_version']
-    older = scenarios(emulator)['older_by_product'][device(emulator, device_id)['product']][0]
+    device_id = TUYA.online(emulator, 1, outdated=False)[0]
+    current = TUYA.device(emulator, device_id)['firmware_version']
+    older = TUYA.scenarios(emulator)['older_by_product'][TUYA.device(emulator, device_id)['product']][0]
     run = playbook([task('fleetota.cloud.firmware_upgrade', register='refused', devices=[device_id], version=older),
                     task('fleetota.cloud.firmware_upgrade', register='allowed', devices=[device_id], version=older, allow_downgrade=True)],
                    keep=('refused', 'allowed'), connection=conn())
@@ -76,11 +51,11 @@ def test_older_version_no_longer_offered_is_a_refused_downgrade_and_cannot_be_fo
     assert allowed['failed'] is True
     assert 'version %s is not in the tuya catalog' % older in allowed['msg'] and device_id in allowed['msg']
     assert emulator.writes() == {}
-    assert device(emulator, device_id)['upgrade_count'] == 0
+    assert TUYA.device(emulator, device_id)['upgrade_count'] == 0
 
 
 def test_force_cannot_reinstall_and_says_why(emulator, playbook, conn):
-    device_id = online(emulator, 1, outdated=False)[0]
+    device_id = TUYA.online(emulator, 1, outdated=False)[0]
     forced = task('fleetota.cloud.firmware_upgrade', devices=[device_id], version='latest', force=True)
     for check in (True, False):
         out = playbook([forced], connection=conn(), check=check).data['out']
@@ -90,9 +65,9 @@ def test_force_cannot_reinstall_and_says_why(emulator, playbook, conn):
 
 
 def test_device_that_cannot_upgrade_reports_the_remind_text(emulator, playbook, conn):
-    found = scenarios(emulator)
+    found = TUYA.scenarios(emulator)
     blocked = found['blocked_devices'][0]
-    ids = [blocked] + online(emulator, 1)
+    ids = [blocked] + TUYA.online(emulator, 1)
     check = playbook([task('fleetota.cloud.firmware_upgrade', devices=ids, version='latest')], connection=conn(), check=True)
     planned = by_id(check.data['out']['devices'])
     assert planned[blocked]['status'] == 'failed' and found['blocked_remind'] in planned[blocked]['msg']   # check mode says it too
@@ -103,17 +78,17 @@ def test_device_that_cannot_upgrade_reports_the_remind_text(emulator, playbook, 
     devices = by_id(out['devices'])
     assert devices[blocked]['status'] == 'failed' and found['blocked_remind'] in devices[blocked]['msg']
     assert devices[ids[1]]['status'] == 'succeeded'
-    assert starts(emulator) == 1
+    assert TUYA.upgrade_requests(emulator) == 1
     assert '1 of 2 device(s) did not complete' in out['msg']
 
 
 def test_client_stays_under_the_published_rate_with_high_concurrency(emulator, playbook, conn):
-    ids = scenarios(emulator)['always_online_devices'] + online(emulator, 20)
+    ids = TUYA.scenarios(emulator)['always_online_devices'] + TUYA.online(emulator, 20)
     ids = list(dict.fromkeys(ids))[:25]
     run = playbook([task('fleetota.cloud.firmware_info', devices=ids)], connection=conn(max_concurrency=32))
     assert run.rc == 0, run.output
-    assert scenarios(emulator)['rate_limited'] == 0
-    times = sorted(entry['time'] for entry in emulator.control('GET', '/log?limit=1000') if FIRMWARE_RE.match('GET ' + entry['path']))
+    assert TUYA.scenarios(emulator)['rate_limited'] == 0
+    times = sorted(entry['time'] for entry in emulator.control('GET', '/log?limit=1000') if TUYA.FIRMWARE_RE.match('GET ' + entry['path']))
     assert len(times) == len(ids)
     # 10 per second per API: 25 reads take at least ~2.4 s, and no second sees more than 10 (+1 of burst, +1 for a late thread).
     assert times[-1] - times[0] >= 2.0
@@ -121,22 +96,22 @@ def test_client_stays_under_the_published_rate_with_high_concurrency(emulator, p
 
 
 def test_over_limit_answers_are_backed_off_and_retried(emulator, playbook, conn):
-    ids = list(dict.fromkeys(scenarios(emulator)['always_online_devices'] + online(emulator, 10)))[:16]
+    ids = list(dict.fromkeys(TUYA.scenarios(emulator)['always_online_devices'] + TUYA.online(emulator, 10)))[:16]
     run = playbook([task('fleetota.cloud.firmware_info', devices=ids)], connection=conn(max_concurrency=16, rate_limit=100))
     assert run.rc == 0, run.output
-    assert scenarios(emulator)['rate_limited'] > 0          # the client asked too fast on purpose
+    assert TUYA.scenarios(emulator)['rate_limited'] > 0          # the client asked too fast on purpose
     assert [d['id'] for d in run.data['out']['devices']] == ids
 
 
 def test_token_cache_off_writes_no_file(emulator, playbook, conn, cache_file):
-    run = playbook([task('fleetota.cloud.firmware_info', devices=online(emulator, 1))], connection=conn(token_cache='off'))
+    run = playbook([task('fleetota.cloud.firmware_info', devices=TUYA.online(emulator, 1))], connection=conn(token_cache='off'))
     assert run.rc == 0, run.output
     assert not cache_file.exists()
 
 
 def test_parallel_runs_per_host_share_one_token(emulator, tmp_path, conn):
     """One module run per host, 6 forks at once: the cache file (locked while fetching) gives them one token."""
-    ids = online(emulator, 6)
+    ids = TUYA.online(emulator, 6)
     hosts = dict(('dev%d' % index, {'device': device_id}) for index, device_id in enumerate(ids))
     inventory = tmp_path / 'hosts.json'
     inventory.write_text(json.dumps({'all': {'hosts': hosts, 'vars': {'ansible_connection': 'local',
@@ -149,5 +124,5 @@ def test_parallel_runs_per_host_share_one_token(emulator, tmp_path, conn):
     proc = subprocess.run(['ansible-playbook', '-i', str(inventory), '-f', '6', str(path)], capture_output=True, text=True,
                           env=ansible_env(), timeout=300, cwd=str(tmp_path), check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert emulator.count(TOKEN) == 1
-    assert count_matching(emulator, FIRMWARE_RE) == 6
+    assert emulator.count(TUYA.auth_request) == 1
+    assert TUYA.matching(emulator, TUYA.FIRMWARE_RE) == 6
