@@ -255,7 +255,7 @@ def bad_input(platform):
         ('neither version nor id', 'firmware_upgrade', {}, {'devices': ['@0']}, 'one of the following is required: version, firmware_id'),
         ('non-numeric wait_timeout', 'firmware_upgrade', {}, dict(upgrade, wait_timeout='soon'), 'wait_timeout'),
     ]
-    if 'test_firmware_id_not_in_catalog' not in platform.cannot:
+    if platform.unknown_firmware_id:
         rows.append(('firmware id not in catalog', 'firmware_upgrade', {}, {'devices': ['@0'], 'firmware_id': platform.unknown_firmware_id},
                      'firmware_id %s is not in the %s catalog' % (platform.unknown_firmware_id, name)))
     for option in platform.required:
