@@ -6,7 +6,10 @@ deleted and reported, never left behind with the devices in its scope."""
 
 from conftest import task  # pylint: disable=import-error
 
-from test_enos_modules import PLATFORM, conn, jobs, online, writes  # pylint: disable=import-error
+from platforms import Enos  # pylint: disable=import-error
+from test_enos_modules import PLATFORM, conn  # pylint: disable=import-error
+
+ENOS = Enos()
 
 
 def upgrade(ids, **params):
@@ -18,19 +21,19 @@ def slow_create(emulator, seconds):
 
 
 def test_create_answered_after_the_timeout_is_found_again_not_sent_twice(emulator, playbook):
-    ids = online(emulator, 2, product='BXwU4kMk')
+    ids = ENOS.online(emulator, 2, product='BXwU4kMk')
     slow_create(emulator, 4)     # the job is made 4 s after the request; the client gave up after 1 s
     run = playbook([upgrade(ids, wait=False)], connection=conn(emulator, timeout=1))
     assert run.rc == 0, run.output
     out = run.data['out']
     assert out['summary']['started'] == 2, out
-    assert len(jobs(emulator)) == 1 and out['jobs'] == [jobs(emulator)[0]['jobId']]
-    assert writes(emulator) == {'ota-jobs create': 1, 'ota-jobs start': 1}
+    assert len(ENOS.jobs(emulator)) == 1 and out['jobs'] == [ENOS.jobs(emulator)[0]['jobId']]
+    assert ENOS.writes(emulator) == {'ota-jobs create': 1, 'ota-jobs start': 1}
     assert all(emulator.device(i, PLATFORM)['upgrade_count'] == 1 for i in ids)
 
 
 def test_create_landing_after_the_rereads_is_deleted_and_reported(emulator, playbook):
-    ids = online(emulator, 2, product='BXwU4kMk')
+    ids = ENOS.online(emulator, 2, product='BXwU4kMk')
     emulator.config(upgrade_seconds=8)
     # Made 10 s after the request: later than the re-reads (2 x timeout + 4 s), so the client creates once more,
     # then finds the late job while it waits and deletes it (never started, it upgraded nothing).
@@ -39,20 +42,21 @@ def test_create_landing_after_the_rereads_is_deleted_and_reported(emulator, play
     assert run.rc == 0, run.output
     out = run.data['out']
     assert out['summary']['succeeded'] == 2, out
-    remaining = jobs(emulator)
+    remaining = ENOS.jobs(emulator)
     deleted = emulator.control('GET', '/enos/jobs/deleted')
     assert len(remaining) == 1 and len(deleted) == 1, (remaining, deleted)
     assert sorted(out['jobs']) == sorted([remaining[0]['jobId']] + deleted)     # both ids reported
-    assert writes(emulator) == {'ota-jobs create': 2, 'ota-jobs start': 1, 'ota-jobs delete': 1}
+    assert ENOS.writes(emulator) == {'ota-jobs create': 2, 'ota-jobs start': 1, 'ota-jobs delete': 1}
     assert all(emulator.device(i, PLATFORM)['upgrade_count'] == 1 for i in ids)
 
 
 def test_garbled_200_on_create_is_an_unknown_outcome_not_a_failure(emulator, playbook):
-    ids = online(emulator, 2, product='BXwU4kMk')
+    ids = ENOS.online(emulator, 2, product='BXwU4kMk')
     emulator.control('POST', '/enos/faults', {'rules': [{'resource': 'ota-jobs', 'action': 'create', 'when': 'garbled'}]})
     run = playbook([upgrade(ids)], connection=conn(emulator))
     assert run.rc == 0, run.output
     out = run.data['out']
     assert out['summary']['succeeded'] == 2, out
-    assert len(jobs(emulator)) == 1 and out['jobs'] == [jobs(emulator)[0]['jobId']]
-    assert writes(emulator) == {'ota-jobs create': 1, 'ota-jobs start': 1}
+    assert len(ENOS.jobs(emulator)) == 1 and out['jobs'] == [ENOS.jobs(emulator)[0]['jobId']]
+    assert ENOS.writes(emulator) == {'ota-jobs create': 1, 'ota-jobs start': 1}
+

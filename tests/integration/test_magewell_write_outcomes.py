@@ -3,14 +3,20 @@
 """Writes whose answer is lost, late or unreadable: never repeated, reported as unknown (Magewell client and the
 transport, against the emulator)."""
 
+import sys
 import time
 
 import pytest
 
-from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client
-from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ApiError, OutcomeUnknownError
-from ansible_collections.fleetota.cloud.plugins.module_utils._models import StartResult
-from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy
+from conftest import collections_path  # pylint: disable=import-error
+
+sys.path.insert(0, collections_path())
+
+# pylint: disable=wrong-import-position
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client  # noqa: E402
+from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ApiError, OutcomeUnknownError  # noqa: E402
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import StartResult  # noqa: E402
+from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy  # noqa: E402
 
 PASSWORD = 'unit-Mw-secret-5c'
 UPGRADE = 'POST /sc_cloud/upgrade/start'
