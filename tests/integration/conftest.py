@@ -21,6 +21,11 @@ TESTS = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))
 
 from emulator import EmulatorServer  # noqa: E402  pylint: disable=wrong-import-position
+from fault_matrix_report import FaultMatrixReport  # noqa: E402  pylint: disable=wrong-import-position,import-error
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(FaultMatrixReport(), 'fleetota-fault-matrix')
 
 PASSWORD = 'Em-Secret-7c1f'  # distinctive, so a leak into any output is caught
 IOTCORE_SECRET = 'Iot-Secret-4d2a9e'

@@ -5,7 +5,7 @@
 Each case asserts the user's truth, read from the emulator: how many upgrades each device got (never 2), whether it
 now runs the target, and that the module's per-device result says so (never `failed` for a device that upgraded,
 never `succeeded` for one that did not). At the end of the run the matrix is printed (platform x fault -> outcome,
-upgrades per device) with its totals.
+upgrades per device) with its totals, by fault_matrix_report.py (registered in conftest.py).
 """
 
 import pytest
@@ -73,51 +73,6 @@ FAULTS = {
 
 SECRETS = [value for options in CONNECTIONS.values() for key, value in options.items() if key in ('password', 'secret_key')]
 
-# nodeid -> (platform, fault, upgrades per device); outcomes come from the reports.
-MATRIX = {}
-
-
-class MatrixReport:
-    """Prints the matrix at the end of the run (registered once by the fixture below)."""
-
-    def __init__(self):
-        self.outcomes = {}
-
-    def pytest_runtest_logreport(self, report):
-        if report.nodeid in MATRIX and (report.when == 'call' or report.outcome != 'passed'):
-            if hasattr(report, 'wasxfail'):
-                outcome = 'xpass' if report.passed else 'xfail'
-            else:
-                outcome = 'pass' if report.passed else 'FAIL'
-            if report.when == 'call' or report.nodeid not in self.outcomes:
-                self.outcomes[report.nodeid] = outcome
-
-    def pytest_terminal_summary(self, terminalreporter):
-        if not MATRIX:
-            return
-        rows = {}
-        for nodeid, (platform, fault, writes) in MATRIX.items():
-            cell = '%s %s' % (self.outcomes.get(nodeid, '?'), '/'.join(str(count) for count in writes) if writes else '-')
-            rows.setdefault(fault, {})[platform] = cell
-        write = terminalreporter.write_line
-        terminalreporter.section('fault matrix: outcome, then upgrades applied per device')
-        write('%-28s' % 'fault' + ''.join('%-16s' % platform for platform in PLATFORMS))
-        for fault in FAULTS:
-            if fault in rows:
-                write('%-28s' % fault + ''.join('%-16s' % rows[fault].get(platform, '') for platform in PLATFORMS))
-        counts = list(self.outcomes.get(nodeid) for nodeid in MATRIX)
-        twice = sum(1 for _platform, _fault, writes in MATRIX.values() for count in writes if count > 1)
-        write('cases %d, passed %d, xfail %d, failed %d, devices upgraded twice %d' % (
-            len(MATRIX), counts.count('pass'), counts.count('xfail'), counts.count('FAIL'), twice))
-
-
-@pytest.fixture(scope='module', autouse=True)
-def matrix_report(request):
-    plugin = MatrixReport()
-    request.config.pluginmanager.register(plugin, 'fleetota-fault-matrix')
-    yield
-
-
 def _cases():
     for platform in PLATFORMS:
         for fault in FAULTS:
@@ -139,7 +94,8 @@ def test_fault(emulator, playbook, request, platform, fault):
                    connection=emulator.connection(platform, timeout=CLIENT_TIMEOUT))
     after = dict((device_id, emulator.device(device_id, platform)) for device_id in ids)
     writes = [after[device_id]['upgrade_count'] - before[device_id]['upgrade_count'] for device_id in ids]
-    MATRIX[request.node.nodeid] = (platform, fault, writes)
+    # Carried with the test's report, so that the matrix is printed where the reports meet (under xdist, the controller).
+    request.node.user_properties.append(('fault_matrix', (platform, fault, writes)))
 
     assert run.data is not None and run.data['out'] is not None, run.output
     assert not [secret for secret in SECRETS if secret in run.output]
