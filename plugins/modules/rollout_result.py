@@ -30,15 +30,15 @@ attributes:
 options:
   outcome:
     description:
-      - The device's outcome, one entry of the role's outcomes (as the role's filters build it).
+      - The device's outcome, one entry of the role's outcomes (as the P(fleetota.cloud.firmware_rollout#role) role builds it).
       - When missing, the host fails. The message names O(device_id_var) when the host has no device id, or says that the
         rollout stopped before it had an outcome for this device.
       - Mutually exclusive with O(outcomes_var).
     type: dict
   outcomes_var:
     description:
-      - The name of a variable that maps host names to outcomes (as the P(fleetota.cloud.firmware_rollout#role) role's
-        filter P(fleetota.cloud.rollout_by_host#filter) builds it); this host's entry is its outcome.
+      - The name of a variable that maps host names to outcomes (as the P(fleetota.cloud.firmware_rollout#role) role
+        builds it); this host's entry is its outcome.
       - The variable is read by name and only this host's entry is templated. Passing the whole mapping as
         O(outcome) through a template would template every host's outcome for every host, a cost that grows with the
         square of the fleet.
@@ -73,8 +73,8 @@ EXAMPLES = r'''
   ansible.builtin.set_fact:
     rollout_report:
       by_host: >-
-        {{ dict(upgrade.devices | map(attribute='id') | zip(upgrade.devices))
-           | fleetota.cloud.rollout_by_host(dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, 'fleetota_device_id')))) }}
+        {{ dict(ansible_play_hosts | zip(ansible_play_hosts | map('extract', hostvars, 'fleetota_device_id')
+                                         | map('extract', dict(upgrade.devices | map(attribute='id') | zip(upgrade.devices))))) }}
   run_once: true
 
 - name: Report each device host's outcome (as the role does)
