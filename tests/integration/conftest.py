@@ -27,6 +27,7 @@ from fault_matrix_report import FaultMatrixReport  # noqa: E402  pylint: disable
 def pytest_configure(config):
     config.pluginmanager.register(FaultMatrixReport(), 'fleetota-fault-matrix')
 
+
 PASSWORD = 'Em-Secret-7c1f'  # distinctive, so a leak into any output is caught
 IOTCORE_SECRET = 'Iot-Secret-4d2a9e'
 TUYA_ACCESS_ID = 'fleetotatestaccess01'

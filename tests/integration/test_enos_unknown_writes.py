@@ -59,4 +59,3 @@ def test_garbled_200_on_create_is_an_unknown_outcome_not_a_failure(emulator, pla
     assert out['summary']['succeeded'] == 2, out
     assert len(ENOS.jobs(emulator)) == 1 and out['jobs'] == [ENOS.jobs(emulator)[0]['jobId']]
     assert ENOS.writes(emulator) == {'ota-jobs create': 1, 'ota-jobs start': 1}
-

@@ -73,6 +73,7 @@ FAULTS = {
 
 SECRETS = [value for options in CONNECTIONS.values() for key, value in options.items() if key in ('password', 'secret_key')]
 
+
 def _cases():
     for platform in PLATFORMS:
         for fault in FAULTS:
