@@ -115,24 +115,34 @@ class AccountCache:
         """Replace this account's entry, keeping the other accounts'. Call it under locked()."""
         data = self._read_all()
         data[self.key] = entry
-        directory = os.path.dirname(self.path) or '.'
+        write_json_atomically(self.path, data)  # an unwritable cache only costs calls
+
+
+def write_json_atomically(path, data):
+    """Write data as JSON to path, 0600, through a temporary file renamed over it, so that a reader never sees half a file.
+
+    Returns False, having written nothing, where the folder cannot be written (read-only home, full disk, a file
+    where the folder should be): the callers' files are caches and journals, whose loss only costs requests.
+    """
+    directory = os.path.dirname(path) or '.'
+    try:
+        if not os.path.isdir(directory):
+            os.makedirs(directory, 0o700)
+        fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(path), dir=directory)  # mkstemp creates it 0600
         try:
-            if not os.path.isdir(directory):
-                os.makedirs(directory, 0o700)
-            fd, tmp = tempfile.mkstemp(prefix='.%s.' % os.path.basename(self.path), dir=directory)  # mkstemp creates it 0600
+            with os.fdopen(fd, 'w') as handle:
+                json.dump(data, handle, sort_keys=True, separators=(',', ':'))
+            os.chmod(tmp, 0o600)
+            os.rename(tmp, path)
+        except BaseException:
             try:
-                with os.fdopen(fd, 'w') as handle:
-                    json.dump(data, handle, sort_keys=True, separators=(',', ':'))
-                os.chmod(tmp, 0o600)
-                os.rename(tmp, self.path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-        except (IOError, OSError):
-            pass  # an unwritable cache (read-only home, full disk, a file where its directory should be) only costs calls
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+    except (IOError, OSError):
+        return False
+    return True
 
 
 class LockTimeoutError(FleetotaError):
@@ -216,22 +226,7 @@ class StartLock:
         records.append([generation, sorted(set(str(value) for value in device_ids))])
         while len(records) > 1 and (len(records) > JOURNAL_RECORDS or sum(len(record[1]) for record in records) > JOURNAL_IDS):
             records.pop(0)
-        folder = os.path.dirname(self.journal_path)
-        try:
-            fd, tmp = tempfile.mkstemp(prefix='.start.', dir=folder)
-            try:
-                with os.fdopen(fd, 'w') as handle:
-                    json.dump({'generation': generation, 'records': records}, handle, separators=(',', ':'))
-                os.chmod(tmp, 0o600)
-                os.rename(tmp, self.journal_path)
-            except BaseException:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
-                raise
-        except (IOError, OSError):
-            pass
+        write_json_atomically(self.journal_path, {'generation': generation, 'records': records})
 
     def __enter__(self):
         self.warning = None
