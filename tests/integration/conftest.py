@@ -119,6 +119,21 @@ def private_cache_home(tmp_path, monkeypatch):
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg-cache'))
 
 
+def own_emulator(**options):
+    """A test module's own emulator, for client tests that need another fleet or other credentials than the shared
+    one; use it as `yield from own_emulator(...)` in a module-scoped fixture."""
+    server = EmulatorServer(quiet=True, **options).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def reset(server):
+    requests.post(server.url + '/_emulator/reset', timeout=10).raise_for_status()
+    return server
+
+
 @pytest.fixture(scope='module')
 def emulator_server():
     server = EmulatorServer(devices=60, seed=11, upgrade_seconds=1.5, offline_ratio=0.1, **SERVER_OPTIONS).start()

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import collections_path  # pylint: disable=import-error
+from conftest import collections_path, own_emulator, reset  # pylint: disable=import-error
 
 sys.path.insert(0, collections_path())
 
@@ -24,19 +24,12 @@ UPGRADE = 'POST /sc_cloud/upgrade/start'
 
 @pytest.fixture(scope='module')
 def server():
-    pytest.importorskip('flask')
-    from emulator import EmulatorServer  # pylint: disable=import-outside-toplevel
-    emu = EmulatorServer(devices=30, seed=5, upgrade_seconds=0.3, offline_ratio=0.0, quiet=True, magewell_password=PASSWORD).start()
-    try:
-        yield emu
-    finally:
-        emu.stop()
+    yield from own_emulator(devices=30, seed=5, upgrade_seconds=0.3, offline_ratio=0.0, magewell_password=PASSWORD)
 
 
 @pytest.fixture
 def emu(server):
-    import requests  # pylint: disable=import-outside-toplevel
-    requests.post(server.url + '/_emulator/reset', timeout=10).raise_for_status()
+    reset(server)
     return server
 
 

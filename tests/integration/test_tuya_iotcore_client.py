@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import collections_path  # pylint: disable=import-error
+from conftest import collections_path, own_emulator, reset  # pylint: disable=import-error
 
 sys.path.insert(0, collections_path())
 
@@ -29,19 +29,12 @@ AK = 'fleetota-iotcore-ak'
 
 @pytest.fixture(scope='module')
 def server():
-    pytest.importorskip('flask')
-    from emulator import EmulatorServer  # pylint: disable=import-outside-toplevel
-    emu = EmulatorServer(devices=40, seed=3, upgrade_seconds=1.0, offline_ratio=0.1, quiet=True, tuya_iotcore_secret_key=SECRET).start()
-    try:
-        yield emu
-    finally:
-        emu.stop()
+    yield from own_emulator(devices=40, seed=3, upgrade_seconds=1.0, offline_ratio=0.1, tuya_iotcore_secret_key=SECRET)
 
 
 @pytest.fixture
 def emu(server):
-    import requests  # pylint: disable=import-outside-toplevel
-    requests.post(server.url + '/_emulator/reset', timeout=10).raise_for_status()
+    reset(server)
     server.state.options['tuya_iotcore'].update(casing='camel', qps_scale=0)   # throttling has its own test
     return server
 
