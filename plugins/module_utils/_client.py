@@ -9,6 +9,8 @@ Vendor clients live in _platforms/, one file each, and are listed in _platforms/
 connection options and the factory (create_client) are in _connection.py.
 """
 
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import CancelResult
+
 
 class PlatformClient:
     """What every vendor client implements. One instance serves one module run or inventory parse."""
@@ -17,6 +19,11 @@ class PlatformClient:
     # Who the credentials are (user name or access key, and organization), never a secret: with platform and
     # endpoint it names the account's start lock (create_client sets it).
     account = None
+    # What the vendor does with upgrades that have not started on a device. can_cancel: its API cancels an
+    # upgrade that is queued, pushed or awaiting confirmation (EnOS, IoT Core). queues_offline: it keeps an
+    # upgrade for an offline device and installs it when the device reconnects, maybe hours later (EnOS, IoT Core).
+    can_cancel = False
+    queues_offline = False
 
     def __init__(self, transport):
         self.transport = transport
@@ -76,9 +83,47 @@ class PlatformClient:
         Sends as few requests as the vendor allows and records job ids in self.jobs.
         `upgrade_timeout`: the seconds the caller will wait (the run's wait_timeout); platforms whose
         upgrade jobs carry a server-side timeout use it, None = the vendor's default.
+        A client whose native_retries(retries, retry_delay) is true also takes `retries` and `retry_delay` (seconds)
+        here, and asks the vendor to retry failed devices itself; the engine passes them only then.
+        A device the vendor refuses because it is offline is StartResult.OFFLINE; one it keeps queued until it
+        reconnects is StartResult.QUEUED (the engine sends an offline device only with offline=queue or fail).
         """
         raise NotImplementedError
 
     def poll(self, devices):
         """Dict id -> Progress for devices being upgraded."""
         raise NotImplementedError
+
+    def native_retries(self, retries, retry_delay):
+        """True when start_upgrade(..., retries=, retry_delay=) makes the vendor retry failed devices itself
+        (then poll reports a device failed only once its retries are spent, with Progress.attempts where known).
+        False: the engine starts failed devices again itself, through retry_upgrade."""
+        return False
+
+    def retry_upgrade(self, firmware, devices, upgrade_timeout=None):
+        """Start again the upgrade of `devices`, whose last attempt (of this run) failed or timed out; dict id -> StartResult.
+
+        The engine calls it only for devices it re-read as idle and not at the target. Default: a new start_upgrade;
+        a vendor with a retry of its own (EnOS retryTask) uses it.
+        """
+        return self.start_upgrade(firmware, devices, upgrade_timeout=upgrade_timeout)
+
+    def cancel(self, devices, jobs=None, check=False):
+        """Cancel what is pending for `devices` (Device objects) and, when given, in `jobs` (this platform's job ids).
+
+        Returns dict id -> CancelResult, one per device (devices of `jobs` included). With check=True nothing is
+        written: CancelResult.CANCELED then means "would be canceled". A cancel request whose answer is lost is
+        not assumed to have worked: the state is read again and decides.
+
+        Default, for a vendor that documents no cancel and queues nothing (Magewell, Tuya): it says so per device,
+        not_cancelable for one upgrading now, nothing_pending otherwise.
+        """
+        results = {}
+        for device in devices:
+            if device.upgrading:
+                results[device.id] = CancelResult(CancelResult.NOT_CANCELABLE, '%s has no cancel: the upgrade under way on the device '
+                                                  'runs to its end' % self.platform)
+            else:
+                results[device.id] = CancelResult(CancelResult.NOTHING_PENDING, '%s queues no upgrade for later: nothing is pending '
+                                                  'for this device' % self.platform)
+        return results

@@ -77,19 +77,22 @@ class Progress:
 
     state: 'upgrading' (upload, install or reboot under way), 'idle' (nothing running), or
     'failed' (the vendor reports the last upgrade failed). `phase` is a short human text.
+
+    `attempts`: how many times the vendor tried this upgrade (its own retries included), where it says; else None.
     """
 
-    __slots__ = ('state', 'current_version', 'phase', 'msg')
+    __slots__ = ('state', 'current_version', 'phase', 'msg', 'attempts')
 
     UPGRADING = 'upgrading'
     IDLE = 'idle'
     FAILED = 'failed'
 
-    def __init__(self, state, current_version=None, phase=None, msg=None):
+    def __init__(self, state, current_version=None, phase=None, msg=None, attempts=None):
         self.state = state
         self.current_version = current_version
         self.phase = phase
         self.msg = msg
+        self.attempts = attempts
 
 
 class StartResult:
@@ -100,6 +103,10 @@ class StartResult:
     STARTED = 'started'
     IN_PROGRESS = 'in_progress'
     FAILED = 'failed'
+    # The vendor refused the request for this device because it is offline (nothing was started, nothing queued).
+    OFFLINE = 'offline'
+    # The vendor accepted the request for an offline device and keeps it queued until the device reconnects.
+    QUEUED = 'queued'
     # The request was sent but may or may not have been applied (lost, late or unreadable answer):
     # the engine re-reads the device and never sends it again.
     UNKNOWN = 'unknown'
@@ -108,3 +115,27 @@ class StartResult:
         self.status = status
         self.msg = msg
         self.job = job
+
+
+class CancelResult:
+    """What canceling did (or, in check mode, would do) for one device.
+
+    canceled: a pending upgrade (queued, pushed, awaiting confirmation) was canceled: the device will not get it.
+    not_cancelable: an upgrade is under way or the vendor has no cancel; `msg` says why.
+    nothing_pending: nothing was waiting for this device.
+    """
+
+    __slots__ = ('status', 'msg', 'job')
+
+    CANCELED = 'canceled'
+    NOT_CANCELABLE = 'not_cancelable'
+    NOTHING_PENDING = 'nothing_pending'
+    STATUSES = (CANCELED, NOT_CANCELABLE, NOTHING_PENDING)
+
+    def __init__(self, status, msg=None, job=None):
+        self.status = status
+        self.msg = msg
+        self.job = job
+
+    def result(self, device_id):
+        return {'id': device_id, 'status': self.status, 'msg': self.msg, 'job': self.job}
