@@ -16,7 +16,8 @@ in the background. An upgrade started at ``started_at`` and lasting ``upgrade_se
 
 Behaviour ``fail``: the install fails at the end of step 2 (f = 0.6): firmware unchanged,
 phase ``idle``, result ``failed``. Behaviour ``hang``: the upload reaches position 50
-(f = 0.2) and stays there forever (phase ``uploading``).
+(f = 0.2) and stays there forever (phase ``uploading``). Behaviour ``fail_once``: the next upgrade
+fails as with ``fail``, and the device's behaviour becomes ``normal`` (a retry succeeds).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
-BEHAVIOURS = ("normal", "fail", "hang")
+BEHAVIOURS = ("normal", "fail", "hang", "fail_once")
 
 PHASE_IDLE = "idle"
 PHASE_UPLOADING = "uploading"
@@ -266,7 +267,9 @@ class Fleet:
             device.target_firmware_id = firmware.id
             device.started_at = now
             device.upgrade_seconds = float(upgrade_seconds)
-            device.upgrade_behaviour = device.behaviour
+            device.upgrade_behaviour = "fail" if device.behaviour == "fail_once" else device.behaviour
+            if device.behaviour == "fail_once":
+                device.behaviour = "normal"
             device.upgrade_count += 1
             device.last_result = RESULT_NONE
             device.finished_at = None
