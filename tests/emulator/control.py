@@ -192,8 +192,8 @@ def scenarios() -> Response:
     state = get_state()
     name = request.args.get("platform")
     if name:
-        return json_response(state.platforms[_platform(state, name)].scenarios(state))
-    return json_response({key: platform.scenarios(state) for key, platform in sorted(state.platforms.items())})
+        return json_response(state.platforms[_platform(state, name)].facts(state))
+    return json_response({key: platform.facts(state) for key, platform in sorted(state.platforms.items())})
 
 
 @blueprint.route("/config", methods=["GET", "POST"])

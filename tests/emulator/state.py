@@ -28,7 +28,8 @@ class Platform:
     ``options`` maps option names to (default, help); they become CLI flags
     ``--<name>-<option>`` and EmulatorServer keyword arguments ``<name>_<option>``.
     ``seed(state, rng)`` fills the fleet; ``banner(state)`` is its start-up line;
-    ``scenarios(state)`` returns handy facts for tests (control API); ``new_store(state)``, if
+    ``scenarios(state, now)`` returns handy facts for tests (control API, through ``facts``, which holds the
+    fleet's lock and reads the clock once); ``new_store(state)``, if
     given, builds the vendor's own state (tokens, jobs, ...), anew on every reseed, found with
     ``EmulatorState.store(name)``.
     """
@@ -37,9 +38,14 @@ class Platform:
     blueprint: Blueprint
     seed: Callable[[EmulatorState, Any], None]
     banner: Callable[[EmulatorState], str]
-    scenarios: Callable[[EmulatorState], dict[str, Any]]
+    scenarios: Callable[[EmulatorState, float], dict[str, Any]]
     options: dict[str, tuple[Any, str]] = field(default_factory=dict)
     new_store: Callable[[EmulatorState], Any] | None = None
+
+    def facts(self, state: EmulatorState) -> dict[str, Any]:
+        """The platform's scenarios, computed under the fleet's lock at one instant."""
+        with state.fleet.lock:
+            return self.scenarios(state, state.clock())
 
 
 @dataclass

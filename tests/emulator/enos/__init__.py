@@ -24,7 +24,7 @@ from ..seeding import partition
 from ..state import EmulatorState, Platform
 from . import api, auth, control, jobs  # noqa: F401  pylint: disable=unused-import  # they register their routes
 from .auth import expected_encryption, expected_signature
-from .base import CODES, NAME, blueprint, new_store
+from .base import CODES, NAME, OPTIONS, blueprint, new_store
 from .catalog import INCOMPATIBLE, PRODUCTS, seed
 from .query import matches, parse_expression
 
@@ -33,50 +33,36 @@ __all__ = ["CODES", "NAME", "PLATFORM", "PRODUCTS", "expected_encryption", "expe
 blueprint.register_blueprint(control.control)
 
 
-def banner(state: EmulatorState) -> str:
-    """Start-up line (never the app secret)."""
-    return f"enos: app_key={state.option(NAME, 'app_key')} org_id={state.option(NAME, 'org_id')}"
-
-
-def scenarios(state: EmulatorState) -> dict[str, Any]:
-    """Handy facts for tests, computed from the live fleet."""
+def scenarios(state: EmulatorState, now: float) -> dict[str, Any]:
+    """Handy facts for tests, from the live fleet at `now` (the fleet's lock is held)."""
     fleet = state.fleet
-    with fleet.lock:
-        now = state.clock()
-        latest: dict[str, dict[str, Any]] = {}
-        tests: dict[str, dict[str, Any]] = {}
-        for fw in sorted(fleet.list_firmwares(NAME), key=lambda item: item.created):
-            entry = {"version": fw.version, "firmware_id": fw.id, "enable_verification": fw.extra["enableVerification"]}
-            if fw.released:
-                latest[fw.product] = entry
-            else:
-                tests[fw.product] = entry
-        split = partition(fleet, NAME, lambda dev: latest[dev.product]["version"], now)
-        compatible = next((dev.id for dev in split.idle_online if dev.product == INCOMPATIBLE["product"] and dev.id in split.outdated), None)
-        incompatible = next((dev.id for dev in split.idle_online if dev.product == INCOMPATIBLE["other_product"]), None)
-        return {
-            "incompatible": {"version": INCOMPATIBLE["version"], "firmware_id": latest[INCOMPATIBLE["product"]]["firmware_id"],
-                             "product": INCOMPATIBLE["product"], "other_product": INCOMPATIBLE["other_product"],
-                             "compatible_device": compatible, "incompatible_device": incompatible},
-            "latest_by_product": latest,
-            "test_by_product": tests,
-            **split.facts(),
-            "credentials": {"app_key": state.option(NAME, "app_key"), "org_id": state.option(NAME, "org_id")},
-            "codes": {str(code): text for code, text in CODES.items()},
-        }
+    latest: dict[str, dict[str, Any]] = {}
+    tests: dict[str, dict[str, Any]] = {}
+    for fw in sorted(fleet.list_firmwares(NAME), key=lambda item: item.created):
+        entry = {"version": fw.version, "firmware_id": fw.id, "enable_verification": fw.extra["enableVerification"]}
+        if fw.released:
+            latest[fw.product] = entry
+        else:
+            tests[fw.product] = entry
+    split = partition(fleet, NAME, lambda dev: latest[dev.product]["version"], now)
+    compatible = next((dev.id for dev in split.idle_online if dev.product == INCOMPATIBLE["product"] and dev.id in split.outdated), None)
+    incompatible = next((dev.id for dev in split.idle_online if dev.product == INCOMPATIBLE["other_product"]), None)
+    return {
+        "incompatible": {"version": INCOMPATIBLE["version"], "firmware_id": latest[INCOMPATIBLE["product"]]["firmware_id"],
+                         "product": INCOMPATIBLE["product"], "other_product": INCOMPATIBLE["other_product"],
+                         "compatible_device": compatible, "incompatible_device": incompatible},
+        "latest_by_product": latest,
+        "test_by_product": tests,
+        **split.facts(),
+        "credentials": {"app_key": state.option(NAME, "app_key"), "org_id": state.option(NAME, "org_id")},
+        "codes": {str(code): text for code, text in CODES.items()},
+    }
 
 
 PLATFORM = Platform(
-    name=NAME,
-    blueprint=blueprint,
-    seed=seed,
-    banner=banner,
-    scenarios=scenarios,
-    options={
-        "app_key": ("fleetota-app-key", "EnOS application key (appKey)"),
-        "app_secret": ("fleetota-app-secret", "EnOS application secret (never printed)"),
-        "org_id": ("o15700000000001", "EnOS organization id (orgId)"),
-        "token_ttl": (7200, "lifetime of an access token, seconds"),
-    },
+    NAME, blueprint, seed, scenarios=scenarios,
+    # the start-up line, never the app secret
+    banner=lambda state: f"enos: app_key={state.option(NAME, 'app_key')} org_id={state.option(NAME, 'org_id')}",
+    options=OPTIONS,
     new_store=new_store,
 )

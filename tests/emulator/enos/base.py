@@ -16,6 +16,14 @@ from ..jobs import JobBook
 from ..state import EmulatorState, json_response
 
 NAME = "enos"
+
+# Command-line options of this platform (--enos-<option>, EmulatorServer(enos_<option>=...)): name -> (default, help).
+OPTIONS = {
+    "app_key": ("fleetota-app-key", "EnOS application key (appKey)"),
+    "app_secret": ("fleetota-app-secret", "EnOS application secret (never printed)"),
+    "org_id": ("o15700000000001", "EnOS organization id (orgId)"),
+    "token_ttl": (7200, "lifetime of an access token, seconds"),
+}
 CONTENT_TYPE = "application/json;charset=UTF-8"
 TOKEN_PREFIX = "/apim-token-service/v2.0/token"
 API_PREFIX = "/connect-service/v2.1"

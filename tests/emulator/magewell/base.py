@@ -12,6 +12,12 @@ from flask import Blueprint, Response
 from ..state import EmulatorState, json_response
 
 NAME = "magewell"
+
+# Command-line options of this platform (--magewell-<option>, EmulatorServer(magewell_<option>=...)): name -> (default, help).
+OPTIONS = {
+    "user": ("Admin", "Magewell administrator user name"),
+    "password": ("fleetota", "Magewell administrator password (clear text; the API expects its MD5)"),
+}
 URL_PREFIX = "/sc_cloud"
 CONTENT_TYPE = "application/json; charset=UTF-8"
 

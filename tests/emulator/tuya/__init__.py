@@ -26,7 +26,7 @@ from ..fleet import Device, Firmware, pick_offline
 from ..seeding import online_since, partition, pick_release
 from ..state import EmulatorState, Platform
 from . import api, auth  # noqa: F401  pylint: disable=unused-import  # they register their routes
-from .base import BLOCKED_INDEX, BLOCKED_REMIND, CATALOG_EPOCH_MS, CODES, MCU_CHANNEL, NAME, PRODUCTS, blueprint, latest, new_store, opt, tuya_state
+from .base import BLOCKED_INDEX, BLOCKED_REMIND, CATALOG_EPOCH_MS, CODES, MCU_CHANNEL, NAME, OPTIONS, PRODUCTS, blueprint, latest, new_store, opt, tuya_state
 
 __all__ = ["CODES", "NAME", "PLATFORM", "PRODUCTS"]
 
@@ -65,51 +65,33 @@ def seed(state: EmulatorState, rng: Any) -> None:
         ))
 
 
-def banner(state: EmulatorState) -> str:
-    """Start-up line (never the secret)."""
-    return (f"tuya: client_id={opt(state, 'client_id', str)}, rate {opt(state, 'rate_limit', float):g}/s reads, "
-            f"{opt(state, 'write_rate_limit', float):g}/s starts per API")
-
-
-def scenarios(state: EmulatorState) -> dict[str, Any]:
-    """Handy facts for tests, computed from the live fleet."""
+def scenarios(state: EmulatorState, now: float) -> dict[str, Any]:
+    """Handy facts for tests, from the live fleet at `now` (the fleet's lock is held)."""
     fleet = state.fleet
-    with fleet.lock:
-        newest = {product: latest(state, product).version for product, *_rest in PRODUCTS}
-        split = partition(fleet, NAME, lambda dev: newest[dev.product], state.clock(),
-                          set_aside=lambda dev: not dev.extra.get("can_upgrade", True))
-        return {
-            "latest_by_product": newest,
-            "older_by_product": {product: list(releases[:-1]) for product, _n, _c, releases, _m in PRODUCTS},
-            **split.facts(),
-            "blocked_devices": split.set_aside,
-            "blocked_remind": BLOCKED_REMIND,
-            "mcu_devices": [dev.id for dev in split.idle_online if dev.extra.get("channels")],
-            "mcu_channel": MCU_CHANNEL,
-            "client_id": opt(state, "client_id", str),
-            "rate_limited": tuya_state(state).rate_limited,
-            "sign_refused": tuya_state(state).sign_refused,
-            "live_tokens": len(tuya_state(state).tokens),
-            "codes": {str(code): text for code, text in CODES.items()},
-        }
+    newest = {product: latest(state, product).version for product, *_rest in PRODUCTS}
+    split = partition(fleet, NAME, lambda dev: newest[dev.product], now,
+                      set_aside=lambda dev: not dev.extra.get("can_upgrade", True))
+    return {
+        "latest_by_product": newest,
+        "older_by_product": {product: list(releases[:-1]) for product, _n, _c, releases, _m in PRODUCTS},
+        **split.facts(),
+        "blocked_devices": split.set_aside,
+        "blocked_remind": BLOCKED_REMIND,
+        "mcu_devices": [dev.id for dev in split.idle_online if dev.extra.get("channels")],
+        "mcu_channel": MCU_CHANNEL,
+        "client_id": opt(state, "client_id", str),
+        "rate_limited": tuya_state(state).rate_limited,
+        "sign_refused": tuya_state(state).sign_refused,
+        "live_tokens": len(tuya_state(state).tokens),
+        "codes": {str(code): text for code, text in CODES.items()},
+    }
 
 
 PLATFORM = Platform(
-    name=NAME,
-    blueprint=blueprint,
-    seed=seed,
-    banner=banner,
-    scenarios=scenarios,
+    NAME, blueprint, seed, scenarios=scenarios,
+    # the start-up line, never the secret
+    banner=lambda state: (f"tuya: client_id={opt(state, 'client_id', str)}, rate {opt(state, 'rate_limit', float):g}/s reads, "
+                          f"{opt(state, 'write_rate_limit', float):g}/s starts per API"),
     new_store=new_store,
-    options={
-        "client_id": ("fleetotaemuclient001", "Tuya Access ID (client_id) of the emulated cloud project"),
-        "secret": ("fleetota-tuya-secret", "its Access Secret (env FLEETOTA_EMULATOR_TUYA_SECRET keeps it off the command line)"),
-        "token_ttl": (7200.0, "seconds an access token lives (expire_time)"),
-        "time_window": (300.0, "largest accepted difference between the t header and the emulator clock, seconds"),
-        "rate_limit": (10.0, "GET requests per second per API per project (0 = no limit)"),
-        "write_rate_limit": (4.0, "POST requests per second per API per project (0 = no limit)"),
-        "rate_limit_code": (1110, "the code answered over the limit (1110, or 1199)"),
-        "legacy_sign": (False, "also accept the archived sign formula (projects before 2021-06-30)"),
-        "single_object": (False, "answer the firmware call of single-channel devices with one object keyed 'channel' (doc example)"),
-    },
+    options=OPTIONS,
 )

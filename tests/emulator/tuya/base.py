@@ -17,6 +17,19 @@ from ..state import EmulatorState, json_response
 
 NAME = "tuya"
 
+# Command-line options of this platform (--tuya-<option>, EmulatorServer(tuya_<option>=...)): name -> (default, help).
+OPTIONS = {
+    "client_id": ("fleetotaemuclient001", "Tuya Access ID (client_id) of the emulated cloud project"),
+    "secret": ("fleetota-tuya-secret", "its Access Secret (env FLEETOTA_EMULATOR_TUYA_SECRET keeps it off the command line)"),
+    "token_ttl": (7200.0, "seconds an access token lives (expire_time)"),
+    "time_window": (300.0, "largest accepted difference between the t header and the emulator clock, seconds"),
+    "rate_limit": (10.0, "GET requests per second per API per project (0 = no limit)"),
+    "write_rate_limit": (4.0, "POST requests per second per API per project (0 = no limit)"),
+    "rate_limit_code": (1110, "the code answered over the limit (1110, or 1199)"),
+    "legacy_sign": (False, "also accept the archived sign formula (projects before 2021-06-30)"),
+    "single_object": (False, "answer the firmware call of single-channel devices with one object keyed 'channel' (doc example)"),
+}
+
 
 CODES = {
     1002: "access_token is null",

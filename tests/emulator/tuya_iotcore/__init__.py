@@ -23,7 +23,7 @@ from ..seeding import partition
 from ..state import EmulatorState, Platform, get_state
 from .actions import ACTIONS, job_status
 from .auth import authenticate, expected_signature, parse_params, rpc_encode, throttle
-from .base import NAME, RpcError, answer, blueprint, new_store, store
+from .base import NAME, OPTIONS, RpcError, answer, blueprint, new_store, store
 from .catalog import PRODUCTS, seed
 
 __all__ = ["NAME", "PLATFORM", "PRODUCTS", "expected_signature", "rpc_encode"]
@@ -48,64 +48,49 @@ def rpc() -> Response:
         return answer({"code": exc.code, "errorMessage": exc.message, "success": False}, status=exc.status)
 
 
-def banner(state: EmulatorState) -> str:
-    """Start-up line (never the secret)."""
-    return f"tuya_iotcore: AccessKeyId={state.option(NAME, 'access_key')} (GET /?Action=..., HMAC-SHA1)"
-
-
-def scenarios(state: EmulatorState) -> dict[str, Any]:
-    """Handy facts for tests, computed from the live fleet."""
+def scenarios(state: EmulatorState, now: float) -> dict[str, Any]:
+    """Handy facts for tests, from the live fleet at `now` (the fleet's lock is held)."""
     fleet = state.fleet
-    with fleet.lock:
-        now = state.clock()
-        firmwares = fleet.list_firmwares(NAME)
-        latest: dict[str, dict[str, Any]] = {}
-        by_status: dict[int, dict[str, dict[str, Any]]] = {0: {}, 3: {}}
-        deltas: dict[str, dict[str, Any]] = {}
-        for product_key, _name, _module, releases, (delta, src), _unverified, _failed in PRODUCTS:
-            for fw in firmwares:
-                if fw.product != product_key:
-                    continue
-                entry = {"version": fw.version, "firmware_id": fw.id}
-                if fw.version == releases[-1]:
-                    latest[product_key] = entry
-                if fw.version == delta:
-                    deltas[product_key] = dict(entry, src_version=src)
-                if fw.extra["status"] in by_status:
-                    by_status[fw.extra["status"]][product_key] = entry
-        split = partition(fleet, NAME, lambda dev: latest[dev.product]["version"], now)
-        book = store(state).book
-        jobs = [{"id": job.id, "firmware_id": job.firmware_id, "status": job_status(state, job, now),
-                 "devices": [task.device_id for task in job.tasks]} for job in book.jobs.values()]
-        first = fleet.list_devices(NAME)[:3 * len(PRODUCTS)]
-        return {
-            "products": [product[0] for product in PRODUCTS],
-            "latest_by_product": latest,
-            "delta_by_product": deltas,
-            "unverified_by_product": by_status[0],
-            "failed_verification_by_product": by_status[3],
-            "src_version": {"product": PRODUCTS[0][0], **deltas.get(PRODUCTS[0][0], {}),
-                            "fitting_device": first[len(PRODUCTS)].id if len(first) > len(PRODUCTS) else None,
-                            "other_device": first[0].id if first else None},
-            **split.facts(),
-            "catalog_size": len(firmwares),
-            "jobs": jobs,
-            "access_key": state.option(NAME, "access_key"),
-        }
+    firmwares = fleet.list_firmwares(NAME)
+    latest: dict[str, dict[str, Any]] = {}
+    by_status: dict[int, dict[str, dict[str, Any]]] = {0: {}, 3: {}}
+    deltas: dict[str, dict[str, Any]] = {}
+    for product_key, _name, _module, releases, (delta, src), _unverified, _failed in PRODUCTS:
+        for fw in firmwares:
+            if fw.product != product_key:
+                continue
+            entry = {"version": fw.version, "firmware_id": fw.id}
+            if fw.version == releases[-1]:
+                latest[product_key] = entry
+            if fw.version == delta:
+                deltas[product_key] = dict(entry, src_version=src)
+            if fw.extra["status"] in by_status:
+                by_status[fw.extra["status"]][product_key] = entry
+    split = partition(fleet, NAME, lambda dev: latest[dev.product]["version"], now)
+    book = store(state).book
+    jobs = [{"id": job.id, "firmware_id": job.firmware_id, "status": job_status(state, job, now),
+             "devices": [task.device_id for task in job.tasks]} for job in book.jobs.values()]
+    first = fleet.list_devices(NAME)[:3 * len(PRODUCTS)]
+    return {
+        "products": [product[0] for product in PRODUCTS],
+        "latest_by_product": latest,
+        "delta_by_product": deltas,
+        "unverified_by_product": by_status[0],
+        "failed_verification_by_product": by_status[3],
+        "src_version": {"product": PRODUCTS[0][0], **deltas.get(PRODUCTS[0][0], {}),
+                        "fitting_device": first[len(PRODUCTS)].id if len(first) > len(PRODUCTS) else None,
+                        "other_device": first[0].id if first else None},
+        **split.facts(),
+        "catalog_size": len(firmwares),
+        "jobs": jobs,
+        "access_key": state.option(NAME, "access_key"),
+    }
 
 
 PLATFORM = Platform(
-    name=NAME,
-    blueprint=blueprint,
-    seed=seed,
-    banner=banner,
-    scenarios=scenarios,
-    options={
-        "access_key": ("fleetota-iotcore-ak", "IoT Core AccessKeyId accepted"),
-        "secret_key": ("fleetota-iotcore-secret", "its AccessKeySecret (prefer the env variable, to keep it off the command line)"),
-        "casing": ("camel", "response key casing: camel (Tuya's JSON examples) or pascal (its tables)"),
-        "skew": (900.0, "seconds a request Timestamp may differ from the clock"),
-        "qps_scale": (1.0, "multiplier of the per-action QPS limits (0 = no limit)"),
-    },
+    NAME, blueprint, seed, scenarios=scenarios,
+    # the start-up line, never the secret
+    banner=lambda state: f"tuya_iotcore: AccessKeyId={state.option(NAME, 'access_key')} (GET /?Action=..., HMAC-SHA1)",
+    options=OPTIONS,
     new_store=new_store,
 )

@@ -16,6 +16,15 @@ from ..jobs import JobBook
 from ..state import EmulatorState, get_state, json_response
 
 NAME = "tuya_iotcore"
+
+# Command-line options of this platform (--tuya-iotcore-<option>, EmulatorServer(tuya_iotcore_<option>=...)): name -> (default, help).
+OPTIONS = {
+    "access_key": ("fleetota-iotcore-ak", "IoT Core AccessKeyId accepted"),
+    "secret_key": ("fleetota-iotcore-secret", "its AccessKeySecret (prefer the env variable, to keep it off the command line)"),
+    "casing": ("camel", "response key casing: camel (Tuya's JSON examples) or pascal (its tables)"),
+    "skew": (900.0, "seconds a request Timestamp may differ from the clock"),
+    "qps_scale": (1.0, "multiplier of the per-action QPS limits (0 = no limit)"),
+}
 API_VERSIONS = ("2018-01-20", "2022-01-01")
 REQUIRED_COMMON = ("Action", "AccessKeyId", "SignatureMethod", "SignatureNonce", "Timestamp", "Signature")
 NONCE_TTL = 900.0
