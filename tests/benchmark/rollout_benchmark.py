@@ -68,11 +68,11 @@ PLATFORMS = {
 
 
 class Emulator:
-    def __init__(self, workdir, devices, upgrade_seconds, platform):
+    def __init__(self, workdir, devices, upgrade_seconds, platform, extra_args=()):
         self.port_file = workdir / 'emulator.url'
         command = [sys.executable, str(REPO / 'tests' / 'emulator'), '--devices', str(devices), '--seed', '5', '--offline-ratio', '0',
                    '--upgrade-seconds', str(upgrade_seconds), '--port-file', str(self.port_file), '--lifetime', '14400', '--quiet']
-        command += PLATFORMS[platform]['emulator_args']
+        command += PLATFORMS[platform]['emulator_args'] + list(extra_args)   # later flags win (argparse)
         self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.time() + 120
         while not (self.port_file.exists() and self.port_file.read_text().strip()):
@@ -419,7 +419,7 @@ def show(figures):
         print('  [%s] %s' % ('yes' if met else 'NO ', name))
 
 
-def provenance(argv=None):
+def provenance(argv=None, script='tests/benchmark/rollout_benchmark.py'):
     """What docs/performance.md names with every result: the commit measured, the machine, the command to reproduce."""
     repo = pathlib.Path(__file__).resolve().parents[2]
     try:
@@ -438,7 +438,7 @@ def provenance(argv=None):
     return {
         'commit': commit,
         'machine': {'cores': os.cpu_count(), 'ansible_core': ansible.release.__version__, 'python': '.'.join(map(str, sys.version_info[:3]))},
-        'command': ' '.join(['python', 'tests/benchmark/rollout_benchmark.py'] + [shlex.quote(word) for word in words]),
+        'command': ' '.join(['python', script] + [shlex.quote(word) for word in words]),
     }
 
 
