@@ -120,15 +120,17 @@ def sessions_expire() -> Response:
 
 @blueprint.get("/devices")
 def devices() -> Response:
-    """Every device (of ?platform=...) in neutral form."""
+    """Every device (of ?platform=...) in neutral form (the vendors' jobs are brought up to date first)."""
     state = get_state()
+    state.refresh_jobs()
     return json_response(state.fleet.neutral_devices(_platforms(state)))
 
 
 @blueprint.get("/devices/<platform>/<device_id>")
 def device(platform: str, device_id: str) -> Response:
-    """One device in neutral form."""
+    """One device in neutral form (the vendors' jobs are brought up to date first)."""
     state = get_state()
+    state.refresh_jobs()
     found = state.fleet.device(_platform(state, platform), device_id)
     if found is None:
         raise ControlError(f"unknown device {platform}/{device_id}", 404)
@@ -214,6 +216,27 @@ def config() -> Response:
     cfg = state.config
     return json_response({"devices": cfg.devices, "seed": cfg.seed, "upgrade_seconds": cfg.upgrade_seconds,
                           "session_ttl": cfg.session_ttl, "offline_ratio": cfg.offline_ratio})
+
+
+@blueprint.route("/clock", methods=["GET", "POST"])
+def clock() -> Response:
+    """Read or advance the emulated time: POST {"advance": seconds} moves devices and jobs forward.
+
+    Upgrades, queued tasks, task timeouts and retry intervals follow the emulated time; signature timestamps, nonces,
+    tokens and sessions keep the wall clock (a client signing with real time is still accepted). Reset clears it.
+    """
+    state = get_state()
+    if request.method == "POST":
+        body = _body()
+        unknown = set(body) - {"advance"}
+        if unknown:
+            raise ControlError(f"unknown keys: {sorted(unknown)} (POST {{\"advance\": seconds}})")
+        seconds = _number(body, "advance", 0.0)
+        if seconds is None:
+            raise ControlError("advance is required: the seconds to move the emulated time forward, a number >= 0")
+        state.advance(seconds)
+        state.refresh_jobs()
+    return json_response({"offset": state.clock_offset, "now": state.clock(), "wall": state.wall_clock()})
 
 
 @blueprint.post("/reset")

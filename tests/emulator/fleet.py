@@ -251,13 +251,14 @@ class Fleet:
         device.target_firmware_id = None
         device.started_at = None
 
-    def start_upgrade(self, device: Device, firmware: Firmware, upgrade_seconds: float) -> str:
+    def start_upgrade(self, device: Device, firmware: Firmware, upgrade_seconds: float, at: float | None = None) -> str:
         """Start upgrading a device: START_OK, START_REPEAT (already upgrading) or START_OFFLINE.
 
-        Compatibility (family/product/hardware) is the caller's business.
+        Compatibility (family/product/hardware) is the caller's business. ``at``: when it started (default now;
+        a vendor's retry that came due in the past of an advanced emulated clock started then).
         """
         with self.lock:
-            now = self.clock()
+            now = self.clock() if at is None else at
             current = self.status(device, now)
             if device.upgrading:
                 return START_REPEAT

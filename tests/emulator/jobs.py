@@ -16,6 +16,13 @@ clock and the device's upgrade state machine. A task has an optional ``timeout``
 counted from its creation (``TIMEOUT_FROM_CREATED``, the task fails even if never pushed) or from
 its push (``TIMEOUT_FROM_PUSHED``, checked while its upgrade runs); a timed-out upgrade is
 dropped from the device.
+
+Vendor retries: a task created with ``retries`` > 0 whose install fails goes back to ``queued``
+with ``not_before`` = the failure time + ``retry_interval`` (seconds), and is pushed again once
+that time has come (and its device is online and idle); it ends ``failed`` only when its retries are
+spent. ``attempts`` counts its pushes. A timeout is never retried (Alibaba's rule for IoT Core). A
+retry due in the past (the emulated time was advanced) starts at its due time, so one refresh may
+play several attempts; a first push starts at the refresh that finds the device online.
 """
 
 from __future__ import annotations
@@ -75,6 +82,11 @@ class UpgradeTask:
     pushed_at: float | None = None
     updated: float = 0.0
     device_finished_at: float | None = None
+    retries: int = 0
+    retry_interval: float = 0.0
+    attempts: int = 0
+    not_before: float | None = None
+    last_failure: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -156,34 +168,51 @@ def finish(task: UpgradeTask, status: str, reason: str, now: float, detail: str 
 
 
 def refresh(fleet: Fleet, platform: str, job: UpgradeJob, task: UpgradeTask, upgrade_seconds: float, now: float) -> None:
-    """Bring one task up to date: push it when its job runs and its device is online and free, follow the device's upgrade."""
+    """Bring one task up to date: push it when its job runs and its device is online and free, follow the device's upgrade.
+
+    Each pass plays at most one attempt; a failed attempt with retries left is queued again and may be pushed
+    by the next pass when its retry is already due.
+    """
+    for _attempt in range(task.retries + 2):
+        if not _refresh_once(fleet, platform, job, task, upgrade_seconds, now):
+            return
+
+
+def _refresh_once(fleet: Fleet, platform: str, job: UpgradeJob, task: UpgradeTask, upgrade_seconds: float, now: float) -> bool:
+    """One pass of refresh; True when a failed attempt went back to the queue."""
     if task.finished:
-        return
+        return False
     device = fleet.device(platform, task.device_id)
     firmware = fleet.firmware(platform, task.firmware_id)
     if device is None or firmware is None:
         finish(task, FAILED, REASON_GONE, now)
-        return
+        return False
     mine = device.upgrading and device.target_firmware_id == firmware.id
     if task.timeout_from == TIMEOUT_FROM_CREATED and task.timeout and now - task.created > task.timeout:
         if task.pushed_at is not None and mine:
             fleet.cancel_upgrade(device)
         finish(task, FAILED, REASON_TIMEOUT, now)
-        return
+        return False
     current = fleet.status(device, now)
     if task.status == QUEUED:
         if not job.running or device.upgrading or not current.online:
-            return
-        if fleet.start_upgrade(device, firmware, upgrade_seconds) != START_OK:
-            return
-        task.status, task.phase, task.progress, task.pushed_at, task.updated = PUSHED, PHASE_UPLOADING, 0, now, now
+            return False
+        if task.not_before is not None and now < task.not_before:
+            return False
+        # A retry that came due in the past started then (the device was idle since its failure); a first push starts now.
+        at = task.not_before if task.not_before is not None else now
+        if fleet.start_upgrade(device, firmware, upgrade_seconds, at=at) != START_OK:
+            return False
+        task.attempts += 1
+        task.status, task.phase, task.progress, task.pushed_at, task.updated = PUSHED, PHASE_UPLOADING, 0, at, now
+        task.not_before = None
         current = fleet.status(device, now)
     if device.upgrading and device.target_firmware_id == firmware.id:
         if (task.timeout_from == TIMEOUT_FROM_PUSHED and task.timeout and task.pushed_at is not None
                 and now - task.pushed_at > task.timeout):
             fleet.cancel_upgrade(device)
             finish(task, FAILED, REASON_TIMEOUT, now)
-            return
+            return False
         if current.phase == PHASE_UPLOADING:
             progress = int(current.upload_position * 0.4)
         elif current.phase == PHASE_INSTALLING:
@@ -196,21 +225,36 @@ def refresh(fleet: Fleet, platform: str, job: UpgradeJob, task: UpgradeTask, upg
         if (current.phase, progress) != (task.phase, task.progress):
             task.phase, task.progress, task.updated = current.phase, progress, now
         task.status = status
-        return
+        return False
     # The device's upgrade for this task is over.
     task.device_finished_at = device.finished_at
+    requeued = False
     if current.last_result == RESULT_SUCCESS and device.firmware_version == task.to_version:
         task.progress = 100
         finish(task, SUCCEEDED, REASON_DONE, now)
+    elif current.last_result == RESULT_FAILED and task.attempts <= task.retries:
+        # The vendor retries: back to the queue, pushed again retry_interval after the failure.
+        task.status, task.phase, task.progress, task.pushed_at, task.updated = QUEUED, "", 0, None, now
+        task.last_failure = REASON_INSTALL_FAILED
+        task.not_before = (device.finished_at if device.finished_at is not None else now) + task.retry_interval
+        requeued = True
     elif current.last_result == RESULT_FAILED:
         finish(task, FAILED, REASON_INSTALL_FAILED, now)
     else:
         finish(task, CANCELED, REASON_INTERRUPTED, now)
+    return requeued
 
 
-def cancel(fleet: Fleet, platform: str, task: UpgradeTask, reason: str, now: float) -> None:
+def cancel(fleet: Fleet, platform: str, task: UpgradeTask, reason: str, now: float, detail: str = "") -> None:
     """Cancel a task; a pushed one's upgrade is dropped from its device."""
     device = fleet.device(platform, task.device_id)
     if task.pushed_at is not None and device is not None and device.target_firmware_id == task.firmware_id:
         fleet.cancel_upgrade(device)
-    finish(task, CANCELED, reason, now)
+    finish(task, CANCELED, reason, now, detail)
+
+
+def retry(task: UpgradeTask, now: float) -> None:
+    """Queue a failed task again (a retry asked through the vendor API): pushed at the next refresh that finds its device free."""
+    task.last_failure = task.reason
+    task.status, task.reason, task.detail, task.phase, task.progress = QUEUED, "", "", "", 0
+    task.pushed_at, task.not_before, task.device_finished_at, task.updated = None, None, None, now

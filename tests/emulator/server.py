@@ -68,7 +68,7 @@ def _before_request() -> Response | None:
         return None
     state = get_state()
     query = request.query_string.decode("latin-1")
-    entry = state.stats.record(request.method, path, query, state.clock(), action=request.args.get("Action"))
+    entry = state.stats.record(request.method, path, query, state.wall_clock(), action=request.args.get("Action"))
     g.fleetota_entry = entry
     rule = state.faults.take(request.method, path, query)
     if rule is None:

@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app
 
 from .faults import FaultInjector
 from .fleet import Fleet, seeded_random
+from .jobs import JobBook
 
 EXTENSION_KEY = "fleetota_emulator"
 LOG_SIZE = 1000
@@ -173,14 +174,39 @@ class EmulatorState:
         self.initial_config = dataclasses.replace(config)
         self.config = config
         self.options = options
-        self.clock = clock
-        self.fleet = Fleet(clock)
+        # Two clocks: ``wall_clock`` (the injected one, real time by default) for what a client's own clock is
+        # checked against (signature timestamps, nonces, tokens, sessions); ``clock()`` = wall_clock + the offset
+        # that /_emulator/clock advances, for the fleet and the jobs (upgrades, queued tasks, timeouts, retries).
+        self.wall_clock = clock
+        self.clock_offset = 0.0
+        self._clock_lock = threading.Lock()
+        self.fleet = Fleet(self.clock)
         self.sessions = SessionStore(clock, lambda: self.config.session_ttl)
         self.faults = FaultInjector()
         self.stats = RequestStats()
         self.shutdown_hook: Callable[[], None] | None = None
         self.stores: dict[str, Any] = {}
         self.reseed()
+
+    def clock(self) -> float:
+        """Emulated time of the devices and jobs: the wall clock plus what /_emulator/clock advanced."""
+        return self.wall_clock() + self.clock_offset
+
+    def advance(self, seconds: float) -> float:
+        """Move the devices' and jobs' time forward (never back); returns the new offset."""
+        with self._clock_lock:
+            self.clock_offset += seconds
+            return self.clock_offset
+
+    def refresh_jobs(self) -> None:
+        """Bring every vendor's jobs up to date now: queued tasks of free online devices are pushed, due retries played."""
+        with self.fleet.lock:
+            now = self.clock()
+            for vendor_store in list(self.stores.values()):
+                book = getattr(vendor_store, "book", None)
+                if isinstance(book, JobBook):
+                    with book.lock:
+                        book.refresh_all(self.fleet, self.config.upgrade_seconds, now)
 
     def option(self, platform: str, name: str) -> Any:
         """A platform option's value."""
@@ -208,6 +234,7 @@ class EmulatorState:
         if offline_ratio is not None:
             self.initial_config.offline_ratio = offline_ratio
         self.config = dataclasses.replace(self.initial_config)
+        self.clock_offset = 0.0
         self.faults.clear()
         self.stats.reset()
         self.sessions.expire_all()

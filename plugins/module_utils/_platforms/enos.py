@@ -10,7 +10,7 @@ and `refresh`, encryption = sha256(appKey + timestamp + appSecret), 7200 s token
 signature (sha256(token + sorted query key+value + body bytes + timestamp + secret)) in the headers
 apim-accesstoken / apim-signature / apim-timestamp; `orgId` on every call; the JSON envelope with
 `code`, `msg`, `requestId`, `data` and `pagination` (pageSize at most 200); firmware get/search,
-searchDeviceUpgrade, device search, OTA jobs (create, search, start) and their tasks (searchTask);
+searchDeviceUpgrade, device search, OTA jobs (create, search, start, stop, cancelTask, retryTask) and their tasks (searchTask);
 the public error codes 99400/99403/99404/99500, the OTA codes 24xxx and the token codes 1001-1204.
 
 Assumed where the vendor is silent: marked ASSUMPTION below, in this file only.
@@ -29,7 +29,7 @@ from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     FleetotaError,
     OutcomeUnknownError,
 )
-from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import CancelResult, Device, Firmware, Progress, StartResult
 from ansible_collections.fleetota.cloud.plugins.module_utils._pacing import RetryBudget, doubling_pauses
 from ansible_collections.fleetota.cloud.plugins.module_utils._signing import enos_signed_headers, enos_token_encryption
 
@@ -69,8 +69,10 @@ INTERNAL_ERROR = 99500
 OTA_NOT_FOUND = 24404
 OTA_INTERNAL_ERROR = 24500
 JOB_ALREADY_STARTED = 24615
+JOB_ALREADY_STOPPED = 24616
 JOB_NOT_RUNNING = 24617
 TASK_NOT_CANCELABLE = 24620
+TASK_NOT_RETRYABLE = 24621
 SERVICE_CODES = {
     INVALID_ARGUMENT: 'invalid request parameter',
     NO_PERMISSION: 'missing permission',
@@ -80,11 +82,11 @@ SERVICE_CODES = {
     OTA_INTERNAL_ERROR: 'OTA service internal error',
     24604: 'firmware cannot be deleted',
     JOB_ALREADY_STARTED: 'job has started',
-    24616: 'job has stopped',
+    JOB_ALREADY_STOPPED: 'job has stopped',
     JOB_NOT_RUNNING: 'job not running',
     24618: 'not allowed to delete a running job',
     TASK_NOT_CANCELABLE: 'only init or published tasks can be canceled',
-    24621: 'only failed tasks can be retried',
+    TASK_NOT_RETRYABLE: 'only failed tasks can be retried',
 }
 # ASSUMPTION (vendor notes B.9): internal errors are transient; reads are retried on them like on a 5xx.
 TRANSIENT_CODES = (INTERNAL_ERROR, OTA_INTERNAL_ERROR)
@@ -109,6 +111,8 @@ DEVICE_PROJECTION = ['deviceKey', 'deviceName', 'productKey', 'productName', 'st
 
 # ASSUMPTION (vendor notes B.5): the TaskInfo.status values; the list was cut off in every copy of the docs.
 TASK_ACTIVE = ('init', 'published', 'upgrading')
+# Documented (cancelTask, 24620): only these can be canceled; an upgrading task runs to its end.
+TASK_CANCELABLE = ('init', 'published')
 TASK_SUCCEEDED = ('succeed', 'success', 'succeeded')
 TASK_FAILED = ('failed', 'fail')
 TASK_CANCELED = ('canceled', 'cancelled')
@@ -239,7 +243,8 @@ def task_progress(task):
         text = '; '.join(part for part in (desc, cause) if part) or 'no reason given'
         return Progress(Progress.FAILED, task.get('fromVersion'), 'failed', 'EnOS job %s: the upgrade task failed: %s' % (job, text))
     if status in TASK_CANCELED:
-        return Progress(Progress.FAILED, task.get('fromVersion'), 'canceled', 'EnOS job %s: the upgrade task was canceled' % job)
+        # Nothing runs on the device and nothing will: idle (the engine knows what it canceled itself).
+        return Progress(Progress.IDLE, task.get('fromVersion'), 'canceled', 'EnOS job %s: the upgrade task was canceled' % job)
     if status == 'upgrading':
         phase = 'upgrading %s%%' % percent if isinstance(percent, int) and percent >= 0 else 'upgrading'
         if desc:
@@ -251,6 +256,9 @@ def task_progress(task):
 class EnosClient(PlatformClient):
     platform = 'enos'
     page_size = PAGE_SIZE_MAX
+    # Documented: cancelTask (init or published tasks), stop; a job's tasks wait in init for offline devices.
+    can_cancel = True
+    queues_offline = True
 
     def __init__(self, transport, app_key, app_secret, org_id, clock=time.time):
         super().__init__(transport)
@@ -482,8 +490,13 @@ class EnosClient(PlatformClient):
                         results[device_id] = StartResult(StartResult.FAILED, 'EnOS job %s was created but not started: %s; start or delete it in '
                                                                              'EnOS before re-running' % (job_id, exc), job=job_id)
                     continue
+            offline = set(device.id for device in devices if device.online is False)
             for device_id in batch:
-                results[device_id] = StartResult(StartResult.STARTED, 'EnOS job %s%s' % (job_id, note), job=job_id)
+                if device_id in offline:
+                    results[device_id] = StartResult(StartResult.QUEUED, 'EnOS job %s%s: the device is offline; EnOS keeps its task (init) '
+                                                                         'and pushes it when the device reconnects' % (job_id, note), job=job_id)
+                else:
+                    results[device_id] = StartResult(StartResult.STARTED, 'EnOS job %s%s' % (job_id, note), job=job_id)
             try:
                 results.update(self._stand_down(firmware, job_id, batch))
             except FleetotaError:
@@ -557,10 +570,207 @@ class EnosClient(PlatformClient):
                                                                       'for job %s' % (other_job, job_id, other_job), job=other_job)
         return results
 
-    def _cancel_tasks(self, job_id, device_ids):
-        # Safe to repeat: canceling a canceled task changes nothing more (a refusal then says 24620).
-        self._call('POST', PATH_JOBS, 'cancelTask', params={'jobId': job_id}, body={'deviceKeys': list(device_ids)}, safe_to_retry=True,
+    def _cancel_tasks(self, job_id, device_ids, safe_to_retry=True):
+        # A repeat after a lost answer is refused 24620 (the task is canceled by then): callers that must tell the two apart
+        # send it once (safe_to_retry=False) and read the tasks again.
+        self._call('POST', PATH_JOBS, 'cancelTask', params={'jobId': job_id}, body={'deviceKeys': list(device_ids)}, safe_to_retry=safe_to_retry,
                    what='EnOS ota-jobs cancelTask %s' % job_id)
+
+    # -- stop ------------------------------------------------------------------------------------
+
+    def _tasks_where(self, expression):
+        return self._search(PATH_JOBS, 'searchTask', expression=expression, what='EnOS ota-jobs searchTask')
+
+    def _read_tasks(self, ids, jobs):
+        """The tasks that decide a cancel: of `jobs` (every status) when given, else the unfinished ones of `ids` in any job."""
+        found = []
+        if jobs:
+            for batch in chunks(jobs, EXPRESSION_KEYS):
+                found.extend(self._tasks_where(in_expression('jobId', batch, 'job id')))
+            return found
+        statuses = ','.join(quote(status, 'status') for status in TASK_ACTIVE)
+        for batch in chunks(ids, EXPRESSION_KEYS):
+            found.extend(self._tasks_where('%s and status in (%s)' % (in_expression('deviceKey', batch), statuses)))
+        return found
+
+    def _reread(self, keys_by_job):
+        """job id -> device key -> task, read again after a cancel whose outcome is not known."""
+        tasks = {}
+        for job_id, keys in keys_by_job.items():
+            for batch in chunks(sorted(keys), EXPRESSION_KEYS):
+                for task in self._tasks_where('jobId=%s and %s' % (quote(job_id, 'job id'), in_expression('deviceKey', batch))):
+                    tasks.setdefault(job_id, {})[task.get('deviceKey')] = task
+        return tasks
+
+    def _send_cancels(self, keys_by_job, failures):
+        """cancelTask per job, in batches, each sent once. Returns the (job, keys) whose outcome is not known: no answer, a 5xx,
+        or 24620 (cancelTask is all or nothing: one task of the batch began upgrading, or a lost earlier answer did cancel them)."""
+        unsure = {}
+        for job_id in sorted(keys_by_job):
+            for batch in chunks(sorted(keys_by_job[job_id]), EXPRESSION_KEYS):
+                try:
+                    self._cancel_tasks(job_id, batch, safe_to_retry=False)
+                except OutcomeUnknownError:
+                    unsure.setdefault(job_id, set()).update(batch)
+                except ApiError as exc:
+                    if exc.code in (TASK_NOT_CANCELABLE, JOB_NOT_RUNNING) or exc.code in TRANSIENT_CODES:
+                        unsure.setdefault(job_id, set()).update(batch)
+                    else:
+                        for key in batch:
+                            failures[(job_id, key)] = str(exc)
+        return unsure
+
+    def cancel(self, devices, jobs=None, check=False):
+        """Cancel the init and published tasks of `devices` (in `jobs` when given, else in any job), with cancelTask per job.
+
+        A cancel whose outcome is unknown is never assumed: the tasks are read again, the ones still cancelable are sent once
+        more, and what the last read shows is reported. A job of `jobs` whose tasks have all ended is stopped, so that it
+        pushes nothing later."""
+        jobs = [str(job) for job in (jobs or [])]
+        ids = [device.id for device in devices]
+        for device_id in ids:
+            quote(device_id)
+        tasks = {}      # device key -> job id -> task
+        for task in self._read_tasks(ids, jobs):
+            if task.get('deviceKey') and task.get('jobId'):
+                tasks.setdefault(task['deviceKey'], {})[str(task['jobId'])] = task
+        for key in tasks:
+            if key not in ids:
+                ids.append(key)
+        wanted = {}     # job id -> keys to cancel
+        for key, by_job in tasks.items():
+            for job_id, task in by_job.items():
+                if str(task.get('status') or '').lower() in TASK_CANCELABLE:
+                    wanted.setdefault(job_id, set()).add(key)
+        failures = {}
+        canceled = set()    # (job, key) known canceled by this call
+        if not check and wanted:
+            unsure = self._send_cancels(wanted, failures)
+            for job_id, keys in wanted.items():
+                canceled.update((job_id, key) for key in keys if key not in unsure.get(job_id, ()) and (job_id, key) not in failures)
+            for _round in (1, 2):
+                if not unsure:
+                    break
+                again = {}
+                for job_id, by_key in self._reread(unsure).items():
+                    for key, task in by_key.items():
+                        tasks.setdefault(key, {})[job_id] = task
+                        status = str(task.get('status') or '').lower()
+                        if status in TASK_CANCELED:
+                            canceled.add((job_id, key))
+                        elif status in TASK_CANCELABLE and _round == 1:
+                            again.setdefault(job_id, set()).add(key)
+                if not again:
+                    break
+                unsure = self._send_cancels(again, failures)
+                for job_id, keys in again.items():
+                    canceled.update((job_id, key) for key in keys if key not in unsure.get(job_id, ()) and (job_id, key) not in failures)
+        results = dict((key, self._cancel_result(key, tasks.get(key, {}), canceled, failures, check, jobs)) for key in ids)
+        if jobs and not check:
+            self._stop_finished(jobs, tasks, canceled)
+        return results
+
+    def _cancel_result(self, key, by_job, canceled, failures, check, jobs):
+        """One device's CancelResult from its tasks (the last read of them) and what this call canceled."""
+        done, running, pending = [], [], []
+        for job_id in sorted(by_job):
+            status = str(by_job[job_id].get('status') or '').lower()
+            if (job_id, key) in canceled:
+                done.append(job_id)
+            elif status == 'upgrading':
+                running.append((job_id, by_job[job_id]))
+            elif status in TASK_CANCELABLE:
+                pending.append(job_id)
+        if check:
+            done, pending = pending, []
+        verb = 'would be canceled' if check else 'canceled'
+        note = '; its pending task in EnOS job %s %s' % (', '.join(done), verb) if done else ''
+        if running:
+            job_id, task = running[0]
+            percent = task.get('progress')
+            where = ' (%s%%)' % percent if isinstance(percent, int) and percent >= 0 else ''
+            return CancelResult(CancelResult.NOT_CANCELABLE, 'the upgrade is under way on the device (EnOS job %s, task upgrading%s): '
+                                                             'EnOS cancels only init or published tasks%s' % (job_id, where, note), job=job_id)
+        if pending:
+            why = '; '.join(failures.get((job_id, key)) or 'EnOS job %s still shows the task waiting' % job_id for job_id in pending)
+            return CancelResult(CancelResult.NOT_CANCELABLE, 'its pending task in EnOS job %s could not be canceled (%s): EnOS may still '
+                                                             'push it when the device is online' % (', '.join(pending), why), job=pending[0])
+        if done:
+            return CancelResult(CancelResult.CANCELED, 'the pending upgrade task in EnOS job %s %s' % (', '.join(done), verb), job=done[0])
+        ended = ', '.join('job %s: %s' % (job_id, by_job[job_id].get('status')) for job_id in sorted(by_job))
+        if ended:
+            return CancelResult(CancelResult.NOTHING_PENDING, 'nothing is pending for this device in EnOS (its task ended: %s)' % ended)
+        where = 'EnOS job %s' % ', '.join(jobs) if jobs else 'any EnOS job'
+        return CancelResult(CancelResult.NOTHING_PENDING, 'nothing is pending for this device in %s' % where)
+
+    def _stop_finished(self, jobs, tasks, canceled):
+        """Stop the jobs of `jobs` whose every task has ended (canceled included), so that nothing is pushed later."""
+        for job_id in jobs:
+            active = [key for key, by_job in tasks.items() if job_id in by_job and (job_id, key) not in canceled
+                      and str(by_job[job_id].get('status') or '').lower() in TASK_ACTIVE]
+            if active:
+                continue
+            try:
+                # Safe to repeat: a stopped job answers 24616, which is what we want.
+                self._call('POST', PATH_JOBS, 'stop', params={'jobId': job_id}, safe_to_retry=True, what='EnOS ota-jobs stop %s' % job_id)
+            except FleetotaError:
+                # Already stopped (24616) or gone (24404); or not stopped now: with every task ended, a snapshot job pushes nothing more.
+                pass
+
+    # -- retry -----------------------------------------------------------------------------------
+
+    def retry_upgrade(self, firmware, devices, upgrade_timeout=None):
+        """retryTask for devices whose task in this run's job failed; a new job for the others (or when the job no longer runs).
+
+        24621 (a task that is not failed) or an unknown outcome: the tasks are read again and decide, nothing is assumed."""
+        results = {}
+        by_job = {}
+        for device in devices:
+            job_id = self._device_jobs.get(device.id)
+            if job_id:
+                by_job.setdefault(job_id, []).append(device.id)
+        for job_id in sorted(by_job):
+            for batch in chunks(by_job[job_id], EXPRESSION_KEYS):
+                results.update(self._retry_tasks(job_id, batch))
+        fresh = [device for device in devices if device.id not in results]
+        if fresh:
+            results.update(self.start_upgrade(firmware, fresh, upgrade_timeout=upgrade_timeout))
+        return results
+
+    def _retry_tasks(self, job_id, keys):
+        what = 'EnOS ota-jobs retryTask %s' % job_id
+        try:
+            # Sent once: a repeat after a lost answer would be refused 24621 (the task is no longer failed).
+            self._call('POST', PATH_JOBS, 'retryTask', params={'jobId': job_id}, body={'deviceKeys': list(keys)}, safe_to_retry=False, what=what)
+            return dict((key, StartResult(StartResult.STARTED, 'EnOS job %s: the failed task was retried (retryTask)' % job_id, job=job_id))
+                        for key in keys)
+        except ApiError as exc:
+            if exc.code == JOB_NOT_RUNNING:
+                return {}       # the job was stopped: a new job for these devices
+            if exc.code != TASK_NOT_RETRYABLE and exc.code not in TRANSIENT_CODES:
+                return dict((key, StartResult(StartResult.FAILED, str(exc), job=job_id)) for key in keys)
+            lost = exc
+        except OutcomeUnknownError as exc:
+            lost = exc
+        # Read again: retryTask is all or nothing, so retry the ones still failed once more, one by one.
+        results = {}
+        current = self._reread({job_id: set(keys)}).get(job_id, {})
+        for key in keys:
+            status = str((current.get(key) or {}).get('status') or '').lower()
+            if status in TASK_ACTIVE:
+                results[key] = StartResult(StartResult.STARTED, 'EnOS job %s: the task is %s again (%s)' % (job_id, status, lost), job=job_id)
+            elif status in TASK_FAILED and isinstance(lost, ApiError):
+                try:
+                    self._call('POST', PATH_JOBS, 'retryTask', params={'jobId': job_id}, body={'deviceKeys': [key]}, safe_to_retry=False, what=what)
+                    results[key] = StartResult(StartResult.STARTED, 'EnOS job %s: the failed task was retried (retryTask)' % job_id, job=job_id)
+                except OutcomeUnknownError as again:
+                    results[key] = StartResult(StartResult.UNKNOWN, str(again), job=job_id)
+                except ApiError as again:
+                    results[key] = StartResult(StartResult.FAILED, str(again), job=job_id)
+            elif status in TASK_FAILED:
+                results[key] = StartResult(StartResult.UNKNOWN, '%s; the task still shows failed' % lost, job=job_id)
+            # canceled, succeeded or no task: a new job (start_upgrade) decides for it
+        return results
 
     def _job_spec(self, firmware, device_ids, marker, wait_timeout):
         return {

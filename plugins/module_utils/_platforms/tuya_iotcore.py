@@ -8,12 +8,15 @@
 Documented (vendors/tuya.md part B): one GET endpoint per instance dispatching on `Action`; the
 Alibaba-style RPC signature (B.3); ListOTAFirmware / QueryOTAFirmware with firmware `Status`
 0 unverified, 1 verified, 2 verifying, 3 verification failed; CreateOTAStaticUpgradeJob with
-`TargetSelection=SPECIFIC` and `TargetDeviceName.N`; QueryOTAJob, ListOTAJobByFirmware,
+`TargetSelection=SPECIFIC` and `TargetDeviceName.N`, `RetryCount` / `RetryInterval`, `TimeoutInMinutes`;
+CancelOTATaskByJob / CancelOTATaskByDevice (CONFIRM, QUEUED, NOTIFIED tasks); QueryOTAJob, ListOTAJobByFirmware,
 ListOTATaskByJob with task states CONFIRM / QUEUED / NOTIFIED / IN_PROGRESS / SUCCEEDED /
 FAILED / CANCELED; QueryDeviceByStatus and BatchQueryDeviceDetail for devices; page-size caps.
 Everything else is marked ASSUMPTION below, in this one file, so it can be corrected later.
 """
 
+import math
+import re
 import time
 import uuid
 
@@ -26,7 +29,7 @@ from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     OutcomeUnknownError,
     RateLimitError,
 )
-from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import CancelResult, Device, Firmware, Progress, StartResult
 from ansible_collections.fleetota.cloud.plugins.module_utils._pacing import ActionPacer, RetryBudget
 from ansible_collections.fleetota.cloud.plugins.module_utils._signing import iotcore_signed_query
 from ansible_collections.fleetota.cloud.plugins.module_utils._versions import same_version
@@ -50,6 +53,9 @@ FIRMWARE_STATUS = {0: 'not verified', 1: 'verified', 2: 'verification in progres
 
 # Task states (documented, ListOTATaskByJob); no TIMEOUT state: a timeout is FAILED with TaskDesc.
 UNFINISHED_TASK_STATES = frozenset(('CONFIRM', 'QUEUED', 'NOTIFIED', 'IN_PROGRESS'))
+# Documented (CancelOTATaskByDevice; CancelOTATaskByJob's three flags): what a cancel reaches. IN_PROGRESS runs to its end.
+CANCELABLE_TASK_STATES = frozenset(('CONFIRM', 'QUEUED', 'NOTIFIED'))
+TASK_IN_PROGRESS = 'IN_PROGRESS'
 TASK_SUCCEEDED = 'SUCCEEDED'
 TASK_FAILED = 'FAILED'
 TASK_CANCELED = 'CANCELED'
@@ -72,6 +78,16 @@ DEVICE_PAGE_SIZE = 50          # QueryDeviceByStatus
 DETAIL_BATCH_SIZE = 100        # BatchQueryDeviceDetail DeviceName.N
 # ASSUMPTION (Alibaba's rule, not on Tuya's page): at most 200 TargetDeviceName per job.
 JOB_DEVICE_LIMIT = 200
+# ASSUMPTION (Alibaba's rule): at most 200 DeviceName.N per CancelOTATaskByDevice.
+CANCEL_DEVICE_LIMIT = 200
+# ASSUMPTION: DeviceNames.N of ListOTATaskByJob has no documented limit; re-reads name at most this many at once.
+TASK_NAMES_LIMIT = 100
+# Documented choices of CreateOTAStaticUpgradeJob: RetryCount, RetryInterval (minutes, 0 = at once), TimeoutInMinutes 1..1440.
+RETRY_COUNTS = (1, 2, 5)
+RETRY_INTERVALS = (0, 10, 30, 60, 1440)
+TIMEOUT_MINUTES = (1, 1440)
+# ASSUMPTION: the vendor documents no attempt count; where TaskDesc says "attempt N of M" (the emulator does), it is read.
+ATTEMPT_PATTERN = re.compile(r'attempt (\d+) of (\d+)')
 # Up to this many devices, planning asks ListOTAUnfinishedTaskByDevice for each one (one call per device,
 # but it also sees tasks towards another firmware, and makes check mode show them as in progress);
 # beyond, unfinished tasks are read per target firmware when starting (a few calls for thousands of devices).
@@ -91,7 +107,7 @@ THROTTLE_WAIT = 1.0
 # read at the limit rather than refused and retried; a refusal is still waited out (other clients share them).
 ACTION_LIMITS = {
     'ListOTAFirmware': 10, 'QueryOTAFirmware': 20, 'CreateOTAStaticUpgradeJob': 20, 'QueryOTAJob': 10,
-    'ListOTATaskByJob': 10, 'CancelOTATaskByJob': 5, 'QueryDeviceDetail': 50, 'BatchQueryDeviceDetail': 5,
+    'ListOTATaskByJob': 10, 'CancelOTATaskByJob': 5, 'CancelOTATaskByDevice': 10, 'QueryDeviceDetail': 50, 'BatchQueryDeviceDetail': 5,
 }
 # HTTP statuses whose JSON body carries the vendor's error code (gateway errors).
 ERROR_STATUSES = (400, 403, 404)
@@ -171,24 +187,50 @@ def normalize_device(info, detail):
     )
 
 
+def task_attempts(task):
+    """How many times the vendor pushed this task so far, where its TaskDesc says (ASSUMPTION, see ATTEMPT_PATTERN); else None."""
+    found = ATTEMPT_PATTERN.search(str(field(task, 'TaskDesc', default='')))
+    if not found:
+        return None
+    attempt = int(found.group(1))
+    # A task queued again for a retry names the attempt to come.
+    return attempt - 1 if str(field(task, 'TaskStatus', default='')).upper() in ('CONFIRM', 'QUEUED') else attempt
+
+
 def task_progress(task, device):
-    """Progress of one device from its task in ListOTATaskByJob."""
+    """Progress of one device from its task in ListOTATaskByJob. With the vendor's retries, FAILED comes only once they are spent."""
     state = str(field(task, 'TaskStatus', default='')).upper()
     src, dest = field(task, 'SrcVersion'), field(task, 'DestVersion')
     desc = field(task, 'TaskDesc')
+    attempts = task_attempts(task)
     if state in UNFINISHED_TASK_STATES:
         percent = field(task, 'Progress')
         phase = state.lower() if percent in (None, '') else '%s %s%%' % (state.lower(), percent)
-        return Progress(Progress.UPGRADING, src or device.current_version, phase)
+        if desc:
+            phase += ' (%s)' % desc
+        return Progress(Progress.UPGRADING, src or device.current_version, phase, attempts=attempts)
     if state == TASK_SUCCEEDED:
-        return Progress(Progress.IDLE, dest, 'succeeded')
+        return Progress(Progress.IDLE, dest, 'succeeded', attempts=attempts)
     if state == TASK_CANCELED:
-        return Progress(Progress.FAILED, src or device.current_version, 'canceled', 'the upgrade task was canceled%s' % (': %s' % desc if desc else ''))
-    return Progress(Progress.FAILED, src or device.current_version, 'failed', 'the upgrade task failed%s' % (': %s' % desc if desc else ''))
+        # Nothing runs on the device and nothing will: idle (the engine knows what it canceled itself).
+        return Progress(Progress.IDLE, src or device.current_version, 'canceled', 'the upgrade task was canceled%s' % (': %s' % desc if desc else ''),
+                        attempts=attempts)
+    return Progress(Progress.FAILED, src or device.current_version, 'failed', 'the upgrade task failed%s' % (': %s' % desc if desc else ''),
+                    attempts=attempts)
+
+
+def timeout_minutes(wait_timeout):
+    """TimeoutInMinutes from the run's wait_timeout (seconds): rounded up, within the documented 1..1440; None sends none."""
+    if wait_timeout is None:
+        return None
+    return int(min(max(math.ceil(float(wait_timeout) / 60.0), TIMEOUT_MINUTES[0]), TIMEOUT_MINUTES[1]))
 
 
 class TuyaIotCoreClient(PlatformClient):
     platform = 'tuya_iotcore'
+    # Documented: CancelOTATaskByJob / CancelOTATaskByDevice; a task waits QUEUED while its device is offline.
+    can_cancel = True
+    queues_offline = True
 
     def __init__(self, transport, access_key, secret_key, clock=time.time, nonce=None, device_cache=None):
         super().__init__(transport)
@@ -447,7 +489,14 @@ class TuyaIotCoreClient(PlatformClient):
         if job_id and job_id not in self.jobs:
             self.jobs.append(job_id)
 
-    def start_upgrade(self, firmware, devices, upgrade_timeout=None):
+    def native_retries(self, retries, retry_delay):
+        """True when IoT Core can retry itself as asked: RetryCount 1, 2 or 5 and RetryInterval 0, 10, 30, 60 or 1440 minutes."""
+        if not retries or retry_delay is None:
+            return False
+        minutes = float(retry_delay) / 60.0
+        return retries in RETRY_COUNTS and minutes == int(minutes) and int(minutes) in RETRY_INTERVALS
+
+    def start_upgrade(self, firmware, devices, upgrade_timeout=None, retries=None, retry_delay=None):
         results = {}
         current = self.get_firmware(firmware.id)
         if current.extra.get('status') in (FIRMWARE_VERIFYING, FIRMWARE_VERIFY_FAILED):
@@ -461,22 +510,28 @@ class TuyaIotCoreClient(PlatformClient):
         for name, job_id in running.items():
             self._remember_job(job_id)
             results[name] = StartResult(StartResult.IN_PROGRESS, 'already upgrading to %s in job %s; waiting for it' % (firmware.version, job_id), job=job_id)
-        to_send = []
-        for device in devices:
-            if device.id in running:
-                continue
-            if device.online is False:
-                results[device.id] = StartResult(StartResult.FAILED, 'device is %s: not sent, since IoT Core would queue the task until it '
-                                                                     'reconnects; re-run once it is online' % device.extra.get('status', 'offline'))
-            else:
-                to_send.append(device.id)
+        to_send = [device.id for device in devices if device.id not in running]
+        options = {}
+        minutes = timeout_minutes(upgrade_timeout)
+        if minutes is not None:
+            options['TimeoutInMinutes'] = minutes
+        if retries and self.native_retries(retries, retry_delay):
+            options.update(RetryCount=int(retries), RetryInterval=int(float(retry_delay) / 60.0))
         for start in range(0, len(to_send), JOB_DEVICE_LIMIT):
             batch = to_send[start:start + JOB_DEVICE_LIMIT]
-            results.update(self._create_job(firmware, product, batch))
+            results.update(self._create_job(firmware, product, batch, options))
+        for device in devices:
+            # The engine sends an offline device only when the run queues (or fails) them: IoT Core keeps its task QUEUED.
+            result = results.get(device.id)
+            if device.online is False and result is not None and result.status == StartResult.STARTED:
+                results[device.id] = StartResult(StartResult.QUEUED, 'device is %s: IoT Core keeps the task of job %s queued and installs it '
+                                                                     'when the device reconnects' % (device.extra.get('status') or 'offline', result.job),
+                                                 job=result.job)
         return results
 
-    def _create_job(self, firmware, product, names):
+    def _create_job(self, firmware, product, names, options=None):
         params = dict(flatten_list('TargetDeviceName', names), FirmwareId=firmware.id, ProductKey=product, TargetSelection='SPECIFIC')
+        params.update(options or {})
         what = 'IoT Core CreateOTAStaticUpgradeJob of firmware %s (%s) for %d device(s)' % (firmware.id, firmware.version, len(names))
         try:
             # Never safe to retry: the vendor does not deduplicate this write.
@@ -523,6 +578,128 @@ class TuyaIotCoreClient(PlatformClient):
         self._remember_job(job_id)
         self._job_devices.setdefault(job_id, set()).add(name)
         self._unconfirmed.pop(name, None)
+
+    # -- stop -----------------------------------------------------------------------------------
+
+    def _read_for_cancel(self, devices, jobs):
+        """DeviceName -> JobId -> task: every task of `jobs` when given, else each device's unfinished tasks in any job."""
+        tasks = {}
+        if jobs:
+            for job_id in jobs:
+                for task in self._tasks_of(job_id):
+                    if field(task, 'DeviceName'):
+                        tasks.setdefault(field(task, 'DeviceName'), {})[job_id] = task
+            return tasks
+        for device in devices:
+            body = self.call('ListOTAUnfinishedTaskByDevice', {'ProductKey': device.product, 'DeviceName': device.id},
+                             what='IoT Core ListOTAUnfinishedTaskByDevice %s' % device.id)
+            for task in items_of(body, 'Data', 'SimpleOTATaskInfo'):
+                if field(task, 'JobId'):
+                    tasks.setdefault(device.id, {})[str(field(task, 'JobId'))] = task
+        return tasks
+
+    def _send_cancels(self, wanted, whole_jobs, tasks, failures):
+        """Cancel the tasks in `wanted` (JobId -> names): CancelOTATaskByJob for a job asked as a whole, else CancelOTATaskByDevice
+        (per job, 200 names a call). Each request is sent once; returns JobId -> names whose outcome is not known."""
+        unsure = {}
+        for job_id in sorted(wanted):
+            names = sorted(wanted[job_id])
+            if job_id in whole_jobs:
+                requests = [('CancelOTATaskByJob', {'JobId': job_id, 'CancelQueuedTask': 'true', 'CancelNotifiedTask': 'true',
+                                                    'CancelUnconfirmedTask': 'true'}, names)]
+            else:
+                sample = tasks[names[0]][job_id]
+                base = {'ProductKey': field(sample, 'ProductKey'), 'FirmwareId': str(field(sample, 'FirmwareId')), 'JobId': job_id}
+                requests = [('CancelOTATaskByDevice', dict(base, **flatten_list('DeviceName', batch)), batch)
+                            for batch in [names[i:i + CANCEL_DEVICE_LIMIT] for i in range(0, len(names), CANCEL_DEVICE_LIMIT)]]
+            for action, params, batch in requests:
+                try:
+                    self.call(action, params, safe_to_retry=False, what='IoT Core %s of job %s (%d device(s))' % (action, job_id, len(batch)))
+                except OutcomeUnknownError:
+                    unsure.setdefault(job_id, set()).update(batch)
+                except FleetotaError as exc:
+                    for name in batch:
+                        failures[(job_id, name)] = str(exc)
+        return unsure
+
+    def _reread(self, names_by_job):
+        """JobId -> DeviceName -> task, read again (ListOTATaskByJob with DeviceNames.N)."""
+        found = {}
+        for job_id, names in names_by_job.items():
+            names = sorted(names)
+            for start in range(0, len(names), TASK_NAMES_LIMIT):
+                params = dict(flatten_list('DeviceNames', names[start:start + TASK_NAMES_LIMIT]), JobId=job_id)
+                for task in self.pages('ListOTATaskByJob', params, 'Data', 'SimpleOTATaskInfo', TASK_PAGE_SIZE,
+                                       what='IoT Core ListOTATaskByJob %s' % job_id):
+                    found.setdefault(job_id, {})[field(task, 'DeviceName')] = task
+        return found
+
+    def cancel(self, devices, jobs=None, check=False):
+        """Cancel the CONFIRM, QUEUED and NOTIFIED tasks of `devices` (in `jobs` when given, else in any job).
+
+        A cancel whose outcome is unknown is never assumed: the tasks are read again, the ones still cancelable are sent once
+        more, and what the last read shows is reported."""
+        jobs = [str(job) for job in (jobs or [])]
+        tasks = self._read_for_cancel(devices, jobs)
+        names = [device.id for device in devices] + sorted(name for name in tasks if name not in set(device.id for device in devices))
+        wanted = {}
+        for name, by_job in tasks.items():
+            for job_id, task in by_job.items():
+                if str(field(task, 'TaskStatus', default='')).upper() in CANCELABLE_TASK_STATES:
+                    wanted.setdefault(job_id, set()).add(name)
+        failures, canceled = {}, set()
+        pending = wanted if not check else {}
+        for _round in (1, 2):
+            if not pending:
+                break
+            unsure = self._send_cancels(pending, set(jobs), tasks, failures)
+            for job_id, batch in pending.items():
+                canceled.update((job_id, name) for name in batch if name not in unsure.get(job_id, ()) and (job_id, name) not in failures)
+            pending = {}
+            for job_id, by_name in self._reread(unsure).items():
+                for name, task in by_name.items():
+                    tasks.setdefault(name, {})[job_id] = task
+                    status = str(field(task, 'TaskStatus', default='')).upper()
+                    if status == TASK_CANCELED:
+                        canceled.add((job_id, name))
+                    elif status in CANCELABLE_TASK_STATES and _round == 1:
+                        pending.setdefault(job_id, set()).add(name)
+        return dict((name, self._cancel_result(name, tasks.get(name, {}), canceled, failures, check, jobs)) for name in names)
+
+    @staticmethod
+    def _cancel_result(name, by_job, canceled, failures, check, jobs):
+        """One device's CancelResult from its tasks (the last read of them) and what this call canceled."""
+        done, running, pending = [], [], []
+        for job_id in sorted(by_job):
+            status = str(field(by_job[job_id], 'TaskStatus', default='')).upper()
+            if (job_id, name) in canceled:
+                done.append(job_id)
+            elif status == TASK_IN_PROGRESS:
+                running.append((job_id, by_job[job_id]))
+            elif status in CANCELABLE_TASK_STATES:
+                pending.append(job_id)
+        if check:
+            done, pending = pending, []
+        verb = 'would be canceled' if check else 'canceled'
+        note = '; its pending task in IoT Core job %s %s' % (', '.join(done), verb) if done else ''
+        if running:
+            job_id, task = running[0]
+            percent = field(task, 'Progress')
+            where = ' %s%%' % percent if percent not in (None, '') else ''
+            return CancelResult(CancelResult.NOT_CANCELABLE, 'the upgrade is under way on the device (IoT Core job %s, IN_PROGRESS%s): IoT Core '
+                                                             'cancels only tasks awaiting confirmation, queued or notified%s' % (job_id, where, note),
+                                job=job_id)
+        if pending:
+            why = '; '.join(failures.get((job_id, name)) or 'job %s still shows the task waiting' % job_id for job_id in pending)
+            return CancelResult(CancelResult.NOT_CANCELABLE, 'its pending task in IoT Core job %s could not be canceled (%s): IoT Core may '
+                                                             'still push it when the device is online' % (', '.join(pending), why), job=pending[0])
+        if done:
+            return CancelResult(CancelResult.CANCELED, 'the pending upgrade task in IoT Core job %s %s' % (', '.join(done), verb), job=done[0])
+        ended = ', '.join('job %s: %s' % (job_id, field(by_job[job_id], 'TaskStatus')) for job_id in sorted(by_job))
+        if ended:
+            return CancelResult(CancelResult.NOTHING_PENDING, 'nothing is pending for this device in IoT Core (its task ended: %s)' % ended)
+        where = 'IoT Core job %s' % ', '.join(jobs) if jobs else 'any IoT Core job'
+        return CancelResult(CancelResult.NOTHING_PENDING, 'nothing is pending for this device in %s' % where)
 
     # -- wait -----------------------------------------------------------------------------------
 

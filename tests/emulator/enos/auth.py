@@ -43,7 +43,7 @@ def token_valid(state: EmulatorState, token: str) -> bool:
     enos = store(state)
     with enos.lock:
         expiry = enos.tokens.get(token)
-    if expiry is None or state.clock() >= expiry:
+    if expiry is None or state.wall_clock() >= expiry:
         return False
     # Also dead when the shared session store expired it (expire_sessions fault, /_emulator/sessions/expire, idle session_ttl).
     return state.sessions.get(NAME, token) is not None
@@ -149,7 +149,7 @@ def _token_body(state: EmulatorState) -> tuple[str, dict[str, Any]] | Response:
 
 def _issue(state: EmulatorState, app_key: str, reuse: bool) -> Response:
     enos = store(state)
-    now = state.clock()
+    now = state.wall_clock()
     with enos.lock:
         current = enos.app_tokens.get(app_key)
         if reuse and current and token_valid(state, current):

@@ -50,6 +50,7 @@ JOB_STOPPED = 24616
 JOB_NOT_RUNNING = 24617
 JOB_RUNNING_NOT_DELETABLE = 24618
 TASK_NOT_CANCELABLE = 24620
+TASK_NOT_RETRYABLE = 24621
 
 CODES = {
     OK: "OK",
@@ -71,6 +72,7 @@ CODES = {
     JOB_NOT_RUNNING: "Job not running",
     JOB_RUNNING_NOT_DELETABLE: "Not allowed to delete running job",
     TASK_NOT_CANCELABLE: "Only init or published tasks can be canceled",
+    TASK_NOT_RETRYABLE: "Only failed tasks can be retried",
 }
 
 PAGE_SIZE_DEFAULT = 10
@@ -145,8 +147,8 @@ def org(state: EmulatorState) -> str:
 
 
 def now_ms(state: EmulatorState) -> int:
-    """The emulator clock in milliseconds."""
-    return int(state.clock() * 1000)
+    """The wall clock in milliseconds (what request timestamps are checked against)."""
+    return int(state.wall_clock() * 1000)
 
 
 def json_body() -> dict[str, Any]:

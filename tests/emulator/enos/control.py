@@ -22,7 +22,7 @@ def _control_body() -> dict[str, Any]:
 
 @control.get("/jobs")
 def control_jobs() -> Response:
-    """Every job with its task counts by status: [{jobId, firmwareId, status, devices, tasks: {status: n}}]."""
+    """Every job with its task counts by status and its pushes per device: [{jobId, ..., tasks: {status: n}, attempts: {key: n}}]."""
     state = get_state()
     book = store(state).book
     with state.fleet.lock, book.lock:
@@ -30,13 +30,16 @@ def control_jobs() -> Response:
         result = []
         for job in book.jobs.values():
             counts: dict[str, int] = {}
+            attempts: dict[str, int] = {}
             for task in job.tasks:
                 refresh(state, job, task, now)
                 status = task_view(task)[0]
                 counts[status] = counts.get(status, 0) + 1
+                attempts[task.device_id] = task.attempts
             result.append({"jobId": job.id, "firmwareId": job.firmware_id, "status": job_status(job), "devices": len(job.device_ids),
                            "deviceKeys": list(job.device_ids), "upgradeTimeout": job.timeout,
-                           "name": (job.extra["spec"].get("name") or {}).get("defaultValue"), "tasks": counts})
+                           "retryPolicy": job.extra["spec"].get("retryPolicy"),
+                           "name": (job.extra["spec"].get("name") or {}).get("defaultValue"), "tasks": counts, "attempts": attempts})
     return json_response(result)
 
 

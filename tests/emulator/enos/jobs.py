@@ -2,10 +2,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """EnOS OTA jobs and tasks (``/connect-service/v2.1/ota-jobs``) on the shared upgrade-job lifecycle (emulator.jobs).
 
-EnOS names: a task is ``init`` (queued), ``upgrading`` (pushed, progress 0..99 with desc download,
-install, reboot), ``succeed`` (100), ``failed`` (negative progress and a desc) or ``canceled``. A job
-is created ``stopped`` and pushes its tasks once started; its ``upgradeTimeout`` counts from a
-task's push.
+EnOS names: a task is ``init`` (queued), ``published`` (pushed: the first 10 % of the download),
+``upgrading`` (progress 0..99 with desc download, install, reboot), ``succeed`` (100), ``failed``
+(negative progress and a desc) or ``canceled``. A job is created ``stopped`` and pushes its tasks once
+started; its ``upgradeTimeout`` counts from a task's push. ``stop`` pushes nothing more (tasks never pushed
+end ``canceled``); ``cancelTask`` cancels init or published tasks, ``retryTask`` puts failed ones back to
+``init``. A job's ``retryPolicy`` {enableRetry, retryInterval (minutes, ASSUMPTION), retryCount} retries a failed
+install like IoT Core's RetryCount: the task waits in ``init`` and is ``failed`` only once its retries are spent.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from ..state import EmulatorState
 from .auth import signed
 from .base import (
     API_PREFIX, INVALID_ARGUMENT, JOB_NOT_RUNNING, JOB_RUNNING_NOT_DELETABLE, JOB_STARTED, JOB_STOPPED, NAME, OTA_NOT_FOUND,
-    TASK_NOT_CANCELABLE, UPGRADE_TIMEOUT_DEFAULT, UPGRADE_TIMEOUT_RANGE, EnosError, blueprint, i18n, json_body, org, reply, store,
+    TASK_NOT_CANCELABLE, TASK_NOT_RETRYABLE, UPGRADE_TIMEOUT_DEFAULT, UPGRADE_TIMEOUT_RANGE, EnosError, blueprint, i18n, json_body, org, reply, store,
 )
 from .query import matches, page, paged, parse_expression
 
@@ -37,8 +40,12 @@ FAILED_DESC = {lifecycle.REASON_GONE: "device or firmware deleted", lifecycle.RE
 def task_view(task: UpgradeTask) -> tuple[str, int, str]:
     """(status, progress, desc) of a task, in EnOS terms."""
     if task.status == lifecycle.QUEUED:
+        if task.attempts and task.last_failure:
+            return "init", 0, f"waiting to retry (attempt {task.attempts + 1}) after: {FAILED_DESC.get(task.last_failure, task.last_failure)}"
         return "init", task.progress, ""
-    if task.status in (lifecycle.PUSHED, lifecycle.UPGRADING):
+    if task.status == lifecycle.PUSHED:
+        return "published", task.progress, "download"
+    if task.status == lifecycle.UPGRADING:
         return "upgrading", task.progress, PHASE_DESC.get(task.phase, "download")
     if task.status == lifecycle.SUCCEEDED:
         return "succeed", 100, "upgrade succeeded"
@@ -104,6 +111,26 @@ def _number(value: Any, name: str) -> int | None:
         raise EnosError(INVALID_ARGUMENT, f"Invalid Argument {name}: not a number") from exc
 
 
+def _retry_policy(value: Any) -> tuple[int, float]:
+    """(retries, interval in seconds) of a job's retryPolicy; numbers may be numeric strings, as in the vendor's samples."""
+    if value is None:
+        return 0, 0.0
+    if not isinstance(value, dict):
+        raise EnosError(INVALID_ARGUMENT, "Invalid Argument retryPolicy: must be an object {enableRetry, retryInterval, retryCount}")
+    enable = value.get("enableRetry", False)
+    if isinstance(enable, str) and enable.lower() in ("true", "false"):
+        enable = enable.lower() == "true"
+    if not isinstance(enable, bool):
+        raise EnosError(INVALID_ARGUMENT, "Invalid Argument retryPolicy.enableRetry: must be a boolean")
+    count = _number(value.get("retryCount"), "retryPolicy.retryCount")
+    interval = _number(value.get("retryInterval"), "retryPolicy.retryInterval")
+    if not enable:
+        return 0, 0.0
+    if count is None or count < 1 or interval is None or interval < 0:
+        raise EnosError(INVALID_ARGUMENT, "Invalid Argument retryPolicy: enableRetry needs retryCount >= 1 and retryInterval >= 0 (minutes)")
+    return count, 60.0 * interval
+
+
 def _create_job(state: EmulatorState) -> Response:
     fleet = state.fleet
     firmware_id = request.args.get("firmwareId")
@@ -126,6 +153,7 @@ def _create_job(state: EmulatorState) -> Response:
     timeout = UPGRADE_TIMEOUT_DEFAULT if timeout is None else timeout
     if not UPGRADE_TIMEOUT_RANGE[0] <= timeout <= UPGRADE_TIMEOUT_RANGE[1]:
         raise EnosError(INVALID_ARGUMENT, "Invalid Argument upgradeTimeout: must be between 300 and 172800")
+    retries, retry_interval = _retry_policy(spec.get("retryPolicy"))
     if scope["type"] == "partial":
         keys = scope.get("deviceKeys")
         if not isinstance(keys, list) or not keys or not all(isinstance(key, str) and key for key in keys):
@@ -141,7 +169,8 @@ def _create_job(state: EmulatorState) -> Response:
         keys = [dev.id for dev in fleet.list_devices(NAME) if dev.product == firmware.product]
     book = store(state).book
     job = book.add(UpgradeJob(id=book.new_id("job"), firmware_id=firmware.id, product=firmware.product, created=state.clock(),
-                              device_ids=keys, timeout=timeout, running=False, extra={"spec": spec}))
+                              device_ids=keys, timeout=timeout, running=False,
+                              extra={"spec": spec, "retries": retries, "retry_interval": retry_interval}))
     return reply({"jobId": job.id})
 
 
@@ -172,7 +201,8 @@ def _start_job(state: EmulatorState) -> Response:
             device = fleet.device(NAME, key)
             job.tasks.append(UpgradeTask(id=book.new_id("task"), job_id=job.id, device_id=key, firmware_id=job.firmware_id,
                                          from_version=device.firmware_version if device else "", to_version=firmware.version,
-                                         created=now, updated=now, timeout=job.timeout, timeout_from=lifecycle.TIMEOUT_FROM_PUSHED))
+                                         created=now, updated=now, timeout=job.timeout, timeout_from=lifecycle.TIMEOUT_FROM_PUSHED,
+                                         retries=job.extra["retries"], retry_interval=job.extra["retry_interval"]))
         for task in job.tasks:
             refresh(state, job, task, now)
     return reply(None)
@@ -229,6 +259,34 @@ def _cancel_tasks(state: EmulatorState) -> Response:
     return reply(None)
 
 
+def _retry_tasks(state: EmulatorState) -> Response:
+    """retryTask {deviceKeys}: failed tasks of a running job go back to init (pushed when their device is free).
+
+    ASSUMPTION: all or nothing, as cancelTask; a task that is not failed refuses the whole call (24621).
+    """
+    fleet = state.fleet
+    book = store(state).book
+    keys = _device_keys()
+    with fleet.lock, book.lock:
+        job = _job(state)
+        if not job.running:
+            raise EnosError(JOB_NOT_RUNNING)
+        now = state.clock()
+        tasks = dict((task.device_id, task) for task in job.tasks)
+        for key in keys:
+            task = tasks.get(key)
+            if task is None:
+                raise EnosError(INVALID_ARGUMENT, f"Invalid Argument deviceKeys: device {key} has no task in job {job.id}")
+            refresh(state, job, task, now)
+            status = task_view(task)[0]
+            if status != "failed":
+                raise EnosError(TASK_NOT_RETRYABLE, f"Only failed tasks can be retried: device {key} is {status}")
+        for key in keys:
+            lifecycle.retry(tasks[key], now)
+            refresh(state, job, tasks[key], now)
+    return reply(None)
+
+
 def _delete_job(state: EmulatorState) -> Response:
     book = store(state).book
     with state.fleet.lock, book.lock:
@@ -242,7 +300,7 @@ def _delete_job(state: EmulatorState) -> Response:
 @blueprint.route(API_PREFIX + "/ota-jobs", methods=["GET", "POST"])
 @signed
 def jobs(state: EmulatorState, action: str) -> Response:
-    """ota-jobs: GET get; POST create, search, start, stop, delete, cancelTask, searchTask."""
+    """ota-jobs: GET get; POST create, search, start, stop, delete, cancelTask, retryTask, searchTask."""
     book = store(state).book
     if request.method == "GET" and action == "get":
         return reply(job_struct(state, _job(state)))
@@ -258,6 +316,8 @@ def jobs(state: EmulatorState, action: str) -> Response:
         return _delete_job(state)
     if action == "cancelTask":
         return _cancel_tasks(state)
+    if action == "retryTask":
+        return _retry_tasks(state)
     if action == "search":
         body = json_body()
         page_no, page_size = page(body, sorters_allowed=False)

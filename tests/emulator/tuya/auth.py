@@ -79,7 +79,7 @@ def _authenticate() -> Response | None:
     if client_id != opt(state, "client_id", str):
         return fail(1005)
     try:
-        skew = abs(int(t) / 1000.0 - state.clock())
+        skew = abs(int(t) / 1000.0 - state.wall_clock())
     except ValueError:
         return fail(1013)
     if len(t) != 13 or skew > opt(state, "time_window", float):
@@ -98,7 +98,7 @@ def _authenticate() -> Response | None:
         tuya = tuya_state(state)
         with tuya.lock:
             issued = tuya.tokens.get(token)
-        if issued is None or issued.expires_at <= state.clock() or state.sessions.get(NAME, token) is None:
+        if issued is None or issued.expires_at <= state.wall_clock() or state.sessions.get(NAME, token) is None:
             return fail(1010)
     if _rate_limited(state, client_id):
         return fail(opt(state, "rate_limit_code", int))
@@ -108,7 +108,7 @@ def _authenticate() -> Response | None:
 # -- tokens ----------------------------------------------------------------------------
 def _issue(state: EmulatorState, client_id: str) -> dict[str, Any]:
     ttl = opt(state, "token_ttl", float)
-    token = Token(uuid.uuid4().hex, uuid.uuid4().hex, client_id, state.clock() + ttl)
+    token = Token(uuid.uuid4().hex, uuid.uuid4().hex, client_id, state.wall_clock() + ttl)
     tuya = tuya_state(state)
     with tuya.lock:
         tuya.tokens[token.access_token] = token

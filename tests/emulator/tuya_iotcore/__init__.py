@@ -21,9 +21,9 @@ from flask import Response
 
 from ..seeding import partition
 from ..state import EmulatorState, Platform, get_state
-from .actions import ACTIONS, job_status
+from .actions import ACTIONS, job_status, task_desc
 from .auth import authenticate, expected_signature, parse_params, rpc_encode, throttle
-from .base import NAME, OPTIONS, RpcError, answer, blueprint, new_store, store
+from .base import NAME, OPTIONS, TASK_STATUS, RpcError, answer, blueprint, new_store, store
 from .catalog import PRODUCTS, seed
 
 __all__ = ["NAME", "PLATFORM", "PRODUCTS", "expected_signature", "rpc_encode"]
@@ -69,7 +69,10 @@ def scenarios(state: EmulatorState, now: float) -> dict[str, Any]:
     split = partition(fleet, NAME, lambda dev: latest[dev.product]["version"], now)
     book = store(state).book
     jobs = [{"id": job.id, "firmware_id": job.firmware_id, "status": job_status(state, job, now),
-             "devices": [task.device_id for task in job.tasks]} for job in book.jobs.values()]
+             "devices": [task.device_id for task in job.tasks], "timeout_minutes": job.extra["timeout_minutes"],
+             "retry_count": job.extra["retry_count"], "retry_interval": job.extra["retry_interval"],
+             "tasks": [{"device": task.device_id, "status": TASK_STATUS[task.status], "attempts": task.attempts,
+                        "desc": task_desc(task)} for task in job.tasks]} for job in book.jobs.values()]
     first = fleet.list_devices(NAME)[:3 * len(PRODUCTS)]
     return {
         "products": [product[0] for product in PRODUCTS],

@@ -2,8 +2,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """IoT Core actions: firmware, devices, and OTA jobs and tasks on the shared upgrade-job lifecycle (emulator.jobs).
 
-Task statuses: QUEUED, NOTIFIED (pushed), IN_PROGRESS, SUCCEEDED, FAILED, CANCELED; ``TimeoutInMinutes``
-counts from the task's creation. A job is IN_PROGRESS while a task is unfinished, then COMPLETED.
+Task statuses: QUEUED, NOTIFIED (pushed), IN_PROGRESS, SUCCEEDED, FAILED, CANCELED. ``TimeoutInMinutes``
+counts from the task's push (Alibaba, UpdateOTAJob: from the device's first progress report), so a task queued for
+an offline device waits for it; a timeout is not retried. ``RetryCount`` / ``RetryInterval``: a failed install goes
+back to QUEUED and is pushed again RetryInterval minutes later, FAILED only once the retries are spent. A job is
+IN_PROGRESS while a task is unfinished, then COMPLETED.
 """
 
 from __future__ import annotations
@@ -17,24 +20,35 @@ from ..fleet import Device, Firmware
 from ..jobs import UpgradeJob, UpgradeTask
 from ..state import EmulatorState
 from .base import (
-    BATCH_DETAIL_LIMIT, DEVICE_STATUS, JOB_DEVICE_LIMIT, NAME, TASK_STATUS, UNFINISHED, RpcError, int_param, list_param, ok, page_params, paged,
-    required_param, store, utc,
+    BATCH_DETAIL_LIMIT, DEVICE_STATUS, JOB_DEVICE_LIMIT, NAME, RETRY_COUNTS, RETRY_INTERVALS, TASK_STATUS, UNFINISHED, RpcError, int_param,
+    list_param, ok, page_params, paged, required_param, store, utc,
 )
 from .catalog import device_detail, device_status, firmware_info, simple_device
 
 FAILED_DESC = {lifecycle.REASON_GONE: "the device or the firmware no longer exists",
                lifecycle.REASON_INSTALL_FAILED: "the device reported that installing the firmware failed",
-               lifecycle.REASON_INTERRUPTED: "the upgrade was canceled", lifecycle.REASON_CANCELED: "canceled by CancelOTATaskByJob"}
+               lifecycle.REASON_INTERRUPTED: "the upgrade was canceled", lifecycle.REASON_CANCELED: "canceled"}
+CANCEL_FLAGS = {"CONFIRM": "CancelUnconfirmedTask", "QUEUED": "CancelQueuedTask", "NOTIFIED": "CancelNotifiedTask"}
 
 
 # -- tasks -------------------------------------------------------------------------------------
 def task_desc(task: UpgradeTask) -> str:
-    """Why a task finished, in words ("" before)."""
+    """Why a task finished, in words ("" before); with vendor retries also which attempt (ASSUMPTION: the wording is ours)."""
     if task.reason == lifecycle.REASON_TIMEOUT:
-        return f"upgrade timed out after {task.extra['timeout_minutes']} minutes"
-    if task.reason == lifecycle.REASON_REFUSED:
-        return task.detail
-    return FAILED_DESC.get(task.reason, "")
+        text = f"upgrade timed out after {task.extra['timeout_minutes']} minutes"
+    elif task.reason == lifecycle.REASON_REFUSED:
+        text = task.detail
+    elif task.reason == lifecycle.REASON_CANCELED:
+        text = f"canceled by {task.detail}" if task.detail else "canceled"
+    else:
+        text = FAILED_DESC.get(task.reason, "")
+    if not task.retries or not task.attempts:
+        return text
+    waiting = task.status == lifecycle.QUEUED
+    attempt = f"attempt {task.attempts + 1 if waiting else task.attempts} of {task.retries + 1}"
+    if waiting:
+        return f"{attempt}, retried after: {FAILED_DESC.get(task.last_failure, task.last_failure)}"
+    return f"{text} ({attempt})" if text else attempt
 
 
 def task_info(task: UpgradeTask, full: bool = True) -> dict[str, Any]:
@@ -144,6 +158,12 @@ def create_ota_static_upgrade_job(state: EmulatorState, params: dict[str, str]) 
     timeout = int_param(params, "TimeoutInMinutes")
     if timeout is not None and not 1 <= timeout <= 1440:
         raise RpcError("iot.check.InvalidFormattedParameter", "TimeoutInMinutes must be 1..1440.")
+    retry_interval, retry_count = int_param(params, "RetryInterval"), int_param(params, "RetryCount")
+    if retry_interval is not None and retry_interval not in RETRY_INTERVALS:
+        raise RpcError("iot.check.InvalidFormattedParameter", f"RetryInterval must be one of {', '.join(map(str, RETRY_INTERVALS))} (minutes).")
+    if retry_interval is not None and retry_count not in RETRY_COUNTS:
+        raise RpcError("iot.check.InvalidFormattedParameter", f"RetryCount must be one of {', '.join(map(str, RETRY_COUNTS))} with RetryInterval.")
+    retries = retry_count if retry_interval is not None else 0    # RetryInterval absent: no retry
     fleet = state.fleet
     book = store(state).book
     with fleet.lock, book.lock:
@@ -153,14 +173,17 @@ def create_ota_static_upgrade_job(state: EmulatorState, params: dict[str, str]) 
             raise RpcError("iot.device.NotExistedDevice", f"Devices not found in product {product}: {', '.join(unknown[:5])}.")
         now = state.clock()
         job = UpgradeJob(id=book.new_id("job"), firmware_id=firmware.id, product=product, created=now, device_ids=[],
-                         timeout=timeout * 60 if timeout else None, extra={"timeout_minutes": timeout, "dest_version": firmware.version})
+                         timeout=timeout * 60 if timeout else None,
+                         extra={"timeout_minutes": timeout, "dest_version": firmware.version, "retry_count": retries,
+                                "retry_interval": retry_interval})
         src = firmware.extra["src_version"]
         for device in dict((dev.id, dev) for dev in devices).values():
             if device.firmware_version == firmware.version:
                 continue  # devices already at the target are skipped (Alibaba's rule)
             task = UpgradeTask(id=book.new_id("task"), job_id=job.id, device_id=device.id, firmware_id=firmware.id,
                                from_version=device.firmware_version, to_version=firmware.version, created=now, updated=now,
-                               timeout=job.timeout, timeout_from=lifecycle.TIMEOUT_FROM_CREATED,
+                               timeout=job.timeout, timeout_from=lifecycle.TIMEOUT_FROM_PUSHED, retries=retries,
+                               retry_interval=60.0 * (retry_interval or 0),
                                extra={"iot_id": device.extra["iot_id"], "product_key": product, "product_name": device.extra["product_name"],
                                       "timeout_minutes": timeout})
             other = book.unfinished_task_of(fleet, device.id, state.config.upgrade_seconds, now)
@@ -191,6 +214,7 @@ def query_ota_job(state: EmulatorState, params: dict[str, str]) -> Response:
     return ok(data={"destVersion": job.extra["dest_version"], "downloadProtocol": "HTTPS", "firmwareId": job.firmware_id, "jobId": job.id,
                     "jobStatus": status, "jobType": "UPGRADE_FIRMWARE", "needConfirm": False, "needPush": True,
                     "productKey": job.product, "selectionType": "STATIC", "targetSelection": "SPECIFIC",
+                    "retryCount": job.extra["retry_count"] or None, "retryInterval": job.extra["retry_interval"],
                     "timeoutInMinutes": job.extra["timeout_minutes"], "utcCreate": utc(job.created)})
 
 
@@ -240,16 +264,54 @@ def list_ota_unfinished_task_by_device(state: EmulatorState, params: dict[str, s
     return ok(data={"simpleOTATaskInfo": infos})
 
 
+def _flag(params: dict[str, str], name: str) -> bool:
+    value = params.get(name, "false").lower()
+    if value not in ("true", "false"):
+        raise RpcError("iot.check.InvalidFormattedParameter", f"{name} must be true or false, got {params[name]!r}.")
+    return value == "true"
+
+
 def cancel_ota_task_by_job(state: EmulatorState, params: dict[str, str]) -> Response:
-    flags = {"CONFIRM": "CancelUnconfirmedTask", "QUEUED": "CancelQueuedTask", "NOTIFIED": "CancelNotifiedTask"}
+    """The job's tasks in the states whose flag is true; at least one flag must be (ASSUMPTION: Alibaba's rule)."""
+    wanted = set(status for status, flag in CANCEL_FLAGS.items() if _flag(params, flag))
     with state.fleet.lock:
         job = _job(state, params)
+        if not wanted:
+            raise RpcError("iot.check.InvalidFormattedParameter", f"At least one of {', '.join(sorted(CANCEL_FLAGS.values()))} must be true.")
         now = state.clock()
         for task in job.tasks:
             _refresh(state, job, task, now)
-            status = TASK_STATUS[task.status]
-            if status in flags and params.get(flags[status], "false").lower() == "true":
-                lifecycle.cancel(state.fleet, NAME, task, lifecycle.REASON_CANCELED, now)
+            if TASK_STATUS[task.status] in wanted:
+                lifecycle.cancel(state.fleet, NAME, task, lifecycle.REASON_CANCELED, now, "CancelOTATaskByJob")
+    return ok()
+
+
+def cancel_ota_task_by_device(state: EmulatorState, params: dict[str, str]) -> Response:
+    """The devices' CONFIRM / QUEUED / NOTIFIED tasks towards FirmwareId (of JobId when given); IN_PROGRESS ones run on (Tuya)."""
+    firmware = _firmware(state, params)
+    product = required_param(params, "ProductKey")
+    names = list_param(params, "DeviceName")
+    if not names:
+        required_param(params, "DeviceName.1")
+    if len(names) > JOB_DEVICE_LIMIT:
+        raise RpcError("iot.check.InvalidFormattedParameter", f"At most {JOB_DEVICE_LIMIT} DeviceName.N per call.")
+    if product != firmware.product:
+        raise RpcError("iot.prod.NotExistedProduct", f"The firmware {firmware.id} does not belong to product {product}.")
+    with state.fleet.lock:
+        job = _job(state, params) if params.get("JobId") else None
+        unknown = [name for name in names if (dev := state.fleet.device(NAME, name)) is None or dev.product != product]
+        if unknown:
+            raise RpcError("iot.device.NotExistedDevice", f"Devices not found in product {product}: {', '.join(unknown[:5])}.")
+        now = state.clock()
+        wanted = set(names)
+        for each in [job] if job is not None else list(store(state).book.jobs.values()):
+            if each.firmware_id != firmware.id:
+                continue
+            for task in each.tasks:
+                if task.device_id in wanted:
+                    _refresh(state, each, task, now)
+                    if TASK_STATUS[task.status] in CANCEL_FLAGS:
+                        lifecycle.cancel(state.fleet, NAME, task, lifecycle.REASON_CANCELED, now, "CancelOTATaskByDevice")
     return ok()
 
 
@@ -265,4 +327,5 @@ ACTIONS: dict[str, Callable[[EmulatorState, dict[str, str]], Response]] = {
     "ListOTATaskByJob": list_ota_task_by_job,
     "ListOTAUnfinishedTaskByDevice": list_ota_unfinished_task_by_device,
     "CancelOTATaskByJob": cancel_ota_task_by_job,
+    "CancelOTATaskByDevice": cancel_ota_task_by_device,
 }

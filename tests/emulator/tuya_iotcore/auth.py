@@ -73,7 +73,7 @@ def authenticate(state: EmulatorState, params: dict[str, str]) -> None:
         stamp = _parse_timestamp(params["Timestamp"])
     except ValueError:
         raise RpcError("InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted (YYYY-MM-DDThh:mm:ssZ, UTC).") from None
-    now = state.clock()
+    now = state.wall_clock()
     if abs(now - stamp) > float(state.option(NAME, "skew")):
         raise RpcError("InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
     method = request.method

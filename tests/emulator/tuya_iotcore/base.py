@@ -45,8 +45,11 @@ GATEWAY_STATUS = {
 # Per-account QPS per action: Alibaba's published numbers (vendor notes B.10; Tuya publishes none).
 QPS = {
     "ListOTAFirmware": 10, "QueryOTAFirmware": 20, "CreateOTAStaticUpgradeJob": 20, "QueryOTAJob": 10,
-    "ListOTATaskByJob": 10, "CancelOTATaskByJob": 5, "QueryDeviceDetail": 50, "BatchQueryDeviceDetail": 5,
+    "ListOTATaskByJob": 10, "CancelOTATaskByJob": 5, "CancelOTATaskByDevice": 10, "QueryDeviceDetail": 50, "BatchQueryDeviceDetail": 5,
 }
+# CreateOTAStaticUpgradeJob's documented choices: RetryInterval (minutes; absent = no retry) and RetryCount.
+RETRY_INTERVALS = (0, 10, 30, 60, 1440)
+RETRY_COUNTS = (1, 2, 5)
 # Page-size caps (documented).
 PAGE_CAPS = {"ListOTAFirmware": 100, "ListOTATaskByJob": 100, "ListOTAJobByFirmware": 200, "QueryDeviceByStatus": 50}
 JOB_DEVICE_LIMIT = 200      # TargetDeviceName.N per CreateOTAStaticUpgradeJob (Alibaba's rule)

@@ -96,7 +96,7 @@ def test_device_fields():
     ({'status': 'published'}, Progress.UPGRADING, 'pushed'),
     ({'status': 'upgrading', 'progress': 45, 'desc': 'install'}, Progress.UPGRADING, 'upgrading 45% (install)'),
     ({'status': 'failed', 'progress': -2, 'desc': 'oops', 'jobId': 'j1'}, Progress.FAILED, 'oops; download failed'),
-    ({'status': 'canceled', 'jobId': 'j1'}, Progress.FAILED, 'canceled'),
+    ({'status': 'canceled', 'jobId': 'j1'}, Progress.IDLE, 'canceled'),
     ({'status': 'someNewState'}, Progress.UPGRADING, 'task status somenewstate'),
 ])
 def test_task_progress(task, state, words):

@@ -62,7 +62,7 @@ def test_src_version_limits_which_devices_fit():
     ({'TaskStatus': 'CONFIRM', 'SrcVersion': '1.0', 'DestVersion': '2.0'}, Progress.UPGRADING, '1.0'),
     ({'TaskStatus': 'SUCCEEDED', 'SrcVersion': '1.0', 'DestVersion': '2.0'}, Progress.IDLE, '2.0'),
     ({'TaskStatus': 'FAILED', 'SrcVersion': '1.0', 'DestVersion': '2.0', 'TaskDesc': 'timeout'}, Progress.FAILED, '1.0'),
-    ({'TaskStatus': 'CANCELED', 'SrcVersion': '1.0', 'DestVersion': '2.0'}, Progress.FAILED, '1.0'),
+    ({'TaskStatus': 'CANCELED', 'SrcVersion': '1.0', 'DestVersion': '2.0'}, Progress.IDLE, '1.0'),
 ])
 def test_task_states_map_to_progress(task, state, version):
     progress = iot.task_progress(task, _dev('1.0'))
