@@ -764,7 +764,7 @@ class CancelRun:
 
     def __init__(self, client, devices=None, jobs=None, check_mode=False):
         self.client = client
-        if not devices and not jobs:
+        if devices is None and jobs is None:
             raise ConfigError('give devices, jobs or both: the device ids and/or the %s job ids whose pending upgrades to cancel'
                               % client.platform)
         self.ids = clean_device_ids(devices) if devices else []
@@ -777,7 +777,9 @@ class CancelRun:
         unknown = [device_id for device_id in self.ids if device_id not in found]
         if unknown:
             raise ConfigError('nothing was canceled: %d device id(s) not found on %s: %s' % (len(unknown), self.client.platform, first_few(unknown)))
-        answers = self.client.cancel([found[device_id] for device_id in self.ids], jobs=self.jobs or None, check=self.check_mode)
+        answers = {}
+        if self.ids or self.jobs:
+            answers = self.client.cancel([found[device_id] for device_id in self.ids], jobs=self.jobs or None, check=self.check_mode)
         order = list(self.ids) + sorted(device_id for device_id in answers if device_id not in found)
         devices = []
         for device_id in order:
@@ -799,7 +801,7 @@ class CancelRun:
             'devices': devices,
             'summary': summary,
             'jobs': jobs,
-            'msg': counts or 'no device',
+            'msg': counts or 'nothing to cancel: no device and no job given',
         }, None
 
 

@@ -720,8 +720,10 @@ def test_cancel_run_refuses_unknown_ids_before_any_write():
     assert 'ghost1, ghost2' in str(exc.value) and 'nothing was canceled' in str(exc.value)
     assert platform.cancel_requests == []
     with pytest.raises(ConfigError) as exc:
-        CancelRun(platform, [], jobs=None)
+        CancelRun(platform, None, jobs=None)
     assert 'give devices, jobs or both' in str(exc.value)
+    result, _failure = CancelRun(platform, [], jobs=[]).run()        # an empty list: nothing to cancel, nothing sent
+    assert result['changed'] is False and result['devices'] == [] and platform.cancel_requests == []
 
 
 def test_cancel_run_on_a_vendor_without_cancel_says_so_per_device():
