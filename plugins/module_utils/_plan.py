@@ -25,13 +25,27 @@ WOULD_UPGRADE = 'would_upgrade'
 SKIPPED = 'skipped'
 FAILED = 'failed'
 TIMED_OUT = 'timed_out'
-STATUSES = (SUCCEEDED, ALREADY_CURRENT, STARTED, IN_PROGRESS, WOULD_UPGRADE, SKIPPED, FAILED, TIMED_OUT)
+# stopped before it ran: the vendor canceled its pending upgrade (max_failures passed, or the run was interrupted)
+CANCELED = 'canceled'
+# offline at plan time and left alone (offline=skip, or offline=queue where the vendor queues nothing): a later run picks it up
+DEFERRED_OFFLINE = 'deferred_offline'
+# offline, sent where the vendor keeps the upgrade queued until the device reconnects (offline=queue): not waited for
+QUEUED = 'queued'
+STATUSES = (SUCCEEDED, ALREADY_CURRENT, STARTED, IN_PROGRESS, WOULD_UPGRADE, SKIPPED, FAILED, TIMED_OUT, CANCELED, DEFERRED_OFFLINE, QUEUED)
+
+# failure kinds of a failed or timed_out device
+FAILURE_FAILED = 'failed'           # the upgrade ran on the device and failed
+FAILURE_TIMED_OUT = 'timed_out'     # not confirmed at the target within wait_timeout
+FAILURE_OFFLINE = 'offline'         # the vendor refused it because the device is offline (offline=fail)
+FAILURE_REFUSED = 'refused'         # refused before anything ran on the device: blocker, not found, the vendor refused the request
+FAILURE_KINDS = (FAILURE_FAILED, FAILURE_TIMED_OUT, FAILURE_OFFLINE, FAILURE_REFUSED)
 
 
 class PlanItem:
     """One device's line of the plan, updated in place as the run acts and waits."""
 
-    __slots__ = ('id', 'device', 'firmware', 'previous_version', 'target_version', 'current_version', 'action', 'status', 'msg', 'forced')
+    __slots__ = ('id', 'device', 'firmware', 'previous_version', 'target_version', 'current_version', 'action', 'status', 'msg', 'forced',
+                 'attempts', 'failure')
 
     def __init__(self, device_id, device=None, firmware=None, action=NONE, status=SKIPPED, msg=None):
         self.id = device_id
@@ -44,6 +58,12 @@ class PlanItem:
         self.status = status
         self.msg = msg
         self.forced = False
+        self.attempts = 0           # upgrade requests sent for this device by this run (vendor retries included where known)
+        self.failure = None         # the kind of a failed or timed_out device (FAILURE_KINDS)
+
+    def fail(self, kind, msg, status=FAILED):
+        """End the device failed (or timed_out) with the kind of its failure."""
+        self.status, self.failure, self.msg = status, kind, msg
 
     def result(self):
         return {
@@ -54,6 +74,8 @@ class PlanItem:
             'action': self.action,
             'status': self.status,
             'msg': self.msg,
+            'attempts': self.attempts,
+            'failure': self.failure if self.status in (FAILED, TIMED_OUT) else None,
         }
 
 
@@ -168,7 +190,9 @@ def plan_incompatible(device, reason):
 
 
 def plan_unknown(device_id, platform):
-    return PlanItem(device_id, None, None, action=NONE, status=FAILED, msg='device %s not found on %s' % (device_id, platform))
+    item = PlanItem(device_id, None, None, action=NONE)
+    item.fail(FAILURE_REFUSED, 'device %s not found on %s' % (device_id, platform))
+    return item
 
 
 def summarize(items):

@@ -34,6 +34,17 @@ description:
     A device the target firmware does not fit is reported as incompatible and skipped.
   - The task fails only after every device has been reported, when any device ended V(failed) or V(timed_out),
     or before any write when the input is wrong (unknown device ids, a version not in the catalog that some device would need).
+    Every V(failed) or V(timed_out) device says the kind of its failure in RV(devices[].failure).
+  - Devices offline when the task starts (the vendor reports them offline) follow O(offline). Magewell and Tuya refuse an upgrade for an
+    offline device and keep nothing for later; EnOS and IoT Core accept it and keep it queued until the device reconnects, maybe hours later.
+  - Stopping. Once more devices than O(max_failures) have ended V(failed) or V(timed_out) with their retries spent, the task cancels, where the
+    vendor has a cancel (EnOS C(cancelTask), IoT Core C(CancelOTATaskByDevice)), the upgrades still pending that no device has started,
+    queued ones included, and reports them V(canceled); devices already upgrading get the firmware anyway and are still waited for.
+    Magewell and Tuya have no cancel and queue nothing, so there the devices already started are waited for. RV(aborted) says why and what.
+  - A SIGTERM or SIGINT while the task waits (an AWX / Automation Controller job canceled, Ctrl-C) takes the same stop path. What is pending
+    and has not started is canceled where the vendor can, then the task fails at once with every device reported and a message starting
+    C(interrupted by SIGTERM) (or C(SIGINT)). A signal that comes while a request is under way is acted on once its answer is in, so no
+    answer is lost. A signal before anything was sent sends nothing.
 author:
   - fleetota.cloud developers (@fleetota)
 extends_documentation_fragment:
@@ -104,6 +115,47 @@ options:
       - A positive, finite number; NaN and infinity are refused before any request is sent.
     type: float
     default: 10
+  max_failures:
+    description:
+      - Stop once more devices than this have ended V(failed) or V(timed_out), each with its O(retries) spent. What is pending
+        and has not started is then canceled where the vendor can; the rest is waited for and reported (see the description).
+      - A count of devices (V(0) stops at the first failure), or a percent of this task's devices as a string (V('10%'), rounded down, so
+        V('10%') of 25 devices is 2).
+      - Judged while waiting. Not set, there is no limit. A bad value is refused, naming it, before any request is sent.
+    type: raw
+  retries:
+    description:
+      - How many times a device whose upgrade ended V(failed) or V(timed_out) is started again. Only devices whose upgrade ran (seen upgrading,
+        or reported failed by the vendor) are retried; one the vendor refused, or whose request's outcome is unknown, is not.
+      - With O(platform=enos) and O(platform=tuya_iotcore) the vendor retries by itself where it can (EnOS C(retryPolicy) of the job, and
+        C(retryTask); IoT Core C(RetryCount) and C(RetryInterval) when O(retries) is 1, 2 or 5 and O(retry_delay) 0, 10, 30, 60 or 1440 minutes);
+        otherwise (and on Magewell and Tuya) the task does it. After O(retry_delay) it reads the device again and, if it is idle and not at the
+        target, starts it again (one request for all the devices that failed together). One upgrading again is waited for, one at the target
+        has succeeded.
+      - A retry is sent only if it fits in O(wait_timeout); a device left without its retry says so. RV(devices[].attempts) counts the upgrade
+        requests sent for each device, the vendor's own retries included where it reports them.
+      - Only with O(wait=true).
+    type: int
+    default: 0
+  retry_delay:
+    description:
+      - Seconds between the end of a failed attempt and its retry. A finite number, 0 or more.
+    type: float
+    default: 60
+  offline:
+    description:
+      - What to do with a device the vendor reports offline when the task plans (a device whose online state is unknown counts as online).
+      - V(skip), send nothing for it; it ends V(deferred_offline), which does not fail the task, and a later run upgrades it once it is online.
+      - V(queue), send it where the vendor queues upgrades for offline devices (EnOS, IoT Core); it ends V(queued), not waited for, and the
+        vendor installs it when the device reconnects (cancel it with M(fleetota.cloud.firmware_cancel)). Magewell and Tuya queue nothing,
+        so there it ends V(deferred_offline), saying so.
+      - V(fail), send it as any other device; Magewell and Tuya refuse it (V(failed), RV(devices[].failure=offline)); EnOS and IoT Core
+        keep it queued until it reconnects (V(queued), not waited for).
+      - A device the vendor refuses as offline when the upgrade is sent (it went offline after the plan) ends V(failed) with V(fail), else
+        V(deferred_offline).
+    type: str
+    choices: [skip, queue, fail]
+    default: fail
 notes:
   - Two runs on one controller (forks, parallel C(ansible-playbook), AWX slices on one node) never both start the same device.
     Starting is done under a per-account lock, an exclusive C(flock) on C(fleetota/start-<hash>.lock) under E(XDG_CACHE_HOME)
@@ -117,6 +169,7 @@ notes:
     its job, and where another job already upgrades a device (or got there first), cancels its own task for it and waits on that job.
 seealso:
   - module: fleetota.cloud.firmware_info
+  - module: fleetota.cloud.firmware_cancel
   - plugin: fleetota.cloud.devices
     plugin_type: inventory
 '''
@@ -182,6 +235,32 @@ EXAMPLES = r'''
     version: latest
   run_once: true
   register: iotcore_upgrade
+
+- name: Upgrade the online Magewell devices, leave the offline ones for a later run, retry a failure once, stop after 10 % failed
+  fleetota.cloud.firmware_upgrade:
+    devices: "{{ groups['fleetota_magewell'] | map('extract', hostvars, 'fleetota_device_id') | list }}"
+    version: latest
+    offline: skip
+    retries: 1
+    retry_delay: 120
+    max_failures: 10%
+  run_once: true
+  register: guarded
+
+- name: Upgrade EnOS devices, queueing the offline ones with EnOS until they reconnect, stopping at the second failure
+  fleetota.cloud.firmware_upgrade:
+    platform: enos
+    endpoint: https://apim-ppe1.envisioniot.com
+    access_key: "{{ enos_app_key }}"
+    secret_key: "{{ vault_enos_app_secret }}"
+    org_id: o15700000000001
+    devices: "{{ groups['fleetota_enos'] | map('extract', hostvars, 'fleetota_device_id') | list }}"
+    version: latest
+    offline: queue
+    max_failures: 1
+    retries: 2
+    retry_delay: 600
+  run_once: true
 '''
 
 RETURN = r'''
@@ -211,17 +290,46 @@ devices:
       type: str
       choices: [upgrade, none, downgrade_refused, incompatible]
     status:
-      description: Where the device ended.
+      description:
+        - Where the device ended.
+        - V(canceled), its pending upgrade was canceled when the task stopped (O(max_failures) passed, or a signal); it does not get it.
+        - V(deferred_offline), offline and left alone (O(offline)); a later run picks it up. Not a failure.
+        - V(queued), sent for an offline device to a vendor that keeps it queued until the device reconnects (O(offline=queue)); not waited for.
+        - V(started) and V(in_progress) after an interruption, the devices no longer waited for, whose upgrade may still finish.
       type: str
-      choices: [succeeded, already_current, started, in_progress, would_upgrade, skipped, failed, timed_out]
+      choices: [succeeded, already_current, started, in_progress, would_upgrade, skipped, failed, timed_out, canceled, deferred_offline, queued]
     msg:
       description: Why, in words.
       type: str
+    attempts:
+      description:
+        - Upgrade requests sent for the device by this task, O(retries) included (and the vendor's own retries, where it reports them);
+          0 when nothing was sent.
+      type: int
+      sample: 2
+    failure:
+      description:
+        - For a V(failed) or V(timed_out) device, the kind of its failure; null otherwise.
+        - V(failed), the upgrade ran and failed. V(timed_out), not confirmed at the target within O(wait_timeout).
+          V(offline), the vendor refused it because the device is offline (O(offline=fail)).
+          V(refused), refused before anything ran on the device (not found, a vendor's blocker, the vendor refused the request,
+          or a request whose outcome stayed unknown and that never started).
+      type: str
+      choices: [failed, timed_out, offline, refused]
 summary:
   description: Number of devices per RV(devices[].status), every status present.
   returned: always, when the input was valid
   type: dict
-  sample: {succeeded: 3, already_current: 5, started: 0, in_progress: 0, would_upgrade: 0, skipped: 1, failed: 0, timed_out: 0}
+  sample: {succeeded: 3, already_current: 5, started: 0, in_progress: 0, would_upgrade: 0, skipped: 1, failed: 0, timed_out: 0, canceled: 0,
+           deferred_offline: 2, queued: 0}
+aborted:
+  description:
+    - Why the task stopped early, and what it canceled and still waited for; null when it did not stop.
+    - Set when O(max_failures) was passed, or a SIGTERM or SIGINT interrupted the task.
+  returned: always, when the input was valid
+  type: str
+  sample: "max_failures (10% of 40 devices = 4) passed: 5 device(s) ended failed or timed_out; 12 pending upgrade(s) canceled, 3 device(s)
+    still waited for (already upgrading or not cancelable)"
 jobs:
   description:
     - The vendor's job or task ids of the upgrades started, for platforms that have them (empty for Magewell and Tuya, which have none).
@@ -238,7 +346,7 @@ api_calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.fleetota.cloud.plugins.module_utils._engine import UpgradeRun
+from ansible_collections.fleetota.cloud.plugins.module_utils._engine import OFFLINE_CHOICES, OFFLINE_FAIL, StopOnSignals, UpgradeRun
 from ansible_collections.fleetota.cloud.plugins.module_utils._module import connection_argument_spec, run_with_client
 
 
@@ -254,6 +362,10 @@ def main():
         wait={'type': 'bool', 'default': True},
         wait_timeout={'type': 'float', 'default': 3600.0},
         poll_interval={'type': 'float', 'default': 10.0},
+        max_failures={'type': 'raw'},
+        retries={'type': 'int', 'default': 0},
+        retry_delay={'type': 'float', 'default': 60.0},
+        offline={'type': 'str', 'default': OFFLINE_FAIL, 'choices': list(OFFLINE_CHOICES)},
     )
     module = AnsibleModule(
         argument_spec=argument_spec,
@@ -275,8 +387,14 @@ def main():
             wait=params['wait'],
             wait_timeout=params['wait_timeout'],
             poll_interval=params['poll_interval'],
+            max_failures=params['max_failures'],
+            retries=params['retries'],
+            retry_delay=params['retry_delay'],
+            offline=params['offline'],
         )
-        return run.run(check_mode=module.check_mode)
+        # SIGTERM (an AWX job canceled) or SIGINT while waiting: the run cancels what is pending and reports every device.
+        with StopOnSignals(run.interrupt):
+            return run.run(check_mode=module.check_mode)
 
     run_with_client(module, action)
 

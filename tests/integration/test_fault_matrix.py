@@ -129,3 +129,62 @@ def _devices(emulator, platform):
         pool = [device_id for device_id, product in zip(pool, products) if product == shared]
     assert len(pool) >= DEVICES, pool
     return pool[:DEVICES]
+
+
+# -- stop means stop: a retry, a cancel, whose answer is lost ---------------------------------------------------------------
+
+# The write that restarts a failed device: a new start (Magewell, Tuya, IoT Core), EnOS's retryTask (or a new job).
+RETRY_WRITE = dict(WRITE, enos={'method': 'POST', 'path': '/connect-service/v2.1/ota-jobs', 'query': 'action=(create|retryTask)'})
+# The cancel of a queued upgrade; Magewell and Tuya have none (firmware_cancel sends nothing there).
+CANCEL_WRITE = {
+    'tuya_iotcore': {'query': 'Action=CancelOTATask'},
+    'enos': {'method': 'POST', 'path': '/connect-service/v2.1/ota-jobs', 'query': 'action=cancelTask'},
+}
+
+
+@pytest.mark.parametrize('platform', PLATFORMS)
+@pytest.mark.parametrize('kind, applied', [('drop_after', True), ('drop', False)])
+def test_a_retry_whose_answer_is_lost_is_never_sent_twice(emulator, playbook, request, platform, kind, applied):
+    device_id = _devices(emulator, platform)[0]
+    emulator.set_devices([device_id], platform=platform, behaviour='fail_once')
+    # Dormant until the first start was received: it takes the retry's write, the next one.
+    emulator.faults(dict(RETRY_WRITE[platform], kind=kind, times=1, after=WRITE_SEEN[platform]))
+    run = playbook([task('fleetota.cloud.firmware_upgrade', devices=[device_id], version='latest', retries=2, retry_delay=0.3,
+                         poll_interval=POLL_INTERVAL, wait_timeout=40 if applied else 10)],
+                   connection=emulator.connection(platform, timeout=CLIENT_TIMEOUT))
+    now = emulator.device(device_id, platform)
+    # The matrix counts the upgrades the faulted write made: the retry's, beside the first (failed) one.
+    request.node.user_properties.append(('fault_matrix', (platform, 'retry %s' % kind, [now['upgrade_count'] - 1])))
+    result = run.data['out']['devices'][0]
+    assert not [secret for secret in SECRETS if secret in run.output]
+    # Never two upgrades from one retry: a lost answer is not re-sent, the device's state decides.
+    assert now['upgrade_count'] == (2 if applied else 1), now
+    assert result['attempts'] == 2, result
+    if applied:
+        assert result['status'] == 'succeeded' and now['firmware_version'] == result['target_version'], result
+    else:
+        assert result['status'] == 'failed' and 'outcome is unknown' in result['msg'] and 'nothing was re-sent' in result['msg'], result
+
+
+@pytest.mark.parametrize('platform', sorted(CANCEL_WRITE))
+@pytest.mark.parametrize('kind, applied', [('drop_after', True), ('drop', False)])
+def test_a_cancel_whose_answer_is_lost_is_decided_by_the_state(emulator, playbook, request, platform, kind, applied):
+    device_id = _devices(emulator, platform)[0]
+    emulator.set_devices([device_id], platform=platform, online=False)
+    emulator.faults(dict(CANCEL_WRITE[platform], kind=kind, times=1))
+    run = playbook([task('fleetota.cloud.firmware_upgrade', register='started', devices=[device_id], version='latest', offline='queue',
+                         wait=False),
+                    task('fleetota.cloud.firmware_cancel', register='out', devices=[device_id], jobs='{{ started.jobs }}')],
+                   keep=('started', 'out'), connection=emulator.connection(platform, timeout=CLIENT_TIMEOUT))
+    assert run.data['started']['devices'][0]['status'] == 'queued', run.data['started']
+    result = run.data['out']['devices'][0]
+    emulator.set_devices([device_id], platform=platform, online=True)
+    playbook([task('fleetota.cloud.firmware_info', devices=[device_id])], connection=emulator.connection(platform))
+    now = emulator.device(device_id, platform)
+    request.node.user_properties.append(('fault_matrix', (platform, 'cancel %s' % kind, [now['upgrade_count']])))
+    if applied:
+        # The cancel landed: the state read again says so, and the device never receives the firmware.
+        assert result['status'] == 'canceled' and now['upgrade_count'] == 0, (result, now)
+    else:
+        # It did not land: never reported canceled.
+        assert result['status'] != 'canceled', result

@@ -282,3 +282,100 @@ def test_zero_durations_are_refused(platform, emulator, playbook, conn, param):
     assert "%s '0.0' is not valid" % param in run.data['out']['msg']
     platform.assert_nothing_written(emulator)
     assert platform.upgrade_requests(emulator) == 0
+
+
+# -- stop means stop: offline devices, retries, max_failures, firmware_cancel ---------------------------------------------
+
+CANCEL = 'fleetota.cloud.firmware_cancel'
+
+
+def test_offline_skip_leaves_the_device_alone_and_fail_reports_its_kind(platform, emulator, playbook, conn):
+    status, _words, wait_timeout = platform.offline
+    ids = platform.online(emulator, 2, product=platform.one_job_product)
+    emulator.set_devices([ids[0]], platform=platform.name, online=False)
+    run = playbook([task(UPGRADE, register='skip', ignore_errors=False, devices=ids, version='latest', offline='skip', poll_interval=0.5,
+                         wait_timeout=60),
+                    task(UPGRADE, register='fail', devices=[ids[0]], version='latest', offline='fail', poll_interval=0.5,
+                         wait_timeout=wait_timeout)],
+                   keep=('skip', 'fail'), connection=conn())
+    skip = by_id(run.data['skip']['devices'])
+    assert run.data['skip']['failed'] is False, run.output
+    assert (skip[ids[0]]['status'], skip[ids[0]]['attempts'], skip[ids[0]]['failure']) == ('deferred_offline', 0, None)
+    assert 'offline=skip' in skip[ids[0]]['msg'] and skip[ids[1]]['status'] == 'succeeded'
+    assert run.data['skip']['summary']['deferred_offline'] == 1
+    fail = run.data['fail']['devices'][0]
+    assert fail['status'] == status and fail['attempts'] == 1
+    if status == 'failed':
+        assert fail['failure'] == 'offline' and run.data['fail']['failed'] is True
+    assert platform.device(emulator, ids[0])['upgrade_count'] == 0
+
+
+def test_a_device_that_fails_once_is_retried_and_succeeds(platform, emulator, playbook, conn):
+    ids = platform.online(emulator, 2, product=platform.one_job_product)
+    targets = dict((i, platform.latest(emulator, i)) for i in ids)
+    emulator.set_devices([ids[0]], platform=platform.name, behaviour='fail_once')
+    run = playbook([task(UPGRADE, ignore_errors=False, devices=ids, version='latest', retries=1, retry_delay=0.5, poll_interval=0.5,
+                         wait_timeout=90)], connection=conn())
+    assert run.rc == 0, run.output
+    devices = by_id(run.data['out']['devices'])
+    assert [(devices[i]['status'], devices[i]['attempts']) for i in ids] == [('succeeded', 2), ('succeeded', 1)]
+    assert [platform.device(emulator, i)['upgrade_count'] for i in ids] == [2, 1]
+    assert all(platform.device(emulator, i)['firmware_version'] == targets[i] for i in ids)
+
+
+def test_max_failures_passed_stops_and_cancels_what_has_not_started(platform, emulator, playbook, conn):
+    ids = platform.online(emulator, 3, product=platform.one_job_product)
+    emulator.set_devices([ids[0]], platform=platform.name, behaviour='fail')
+    emulator.set_devices([ids[2]], platform=platform.name, online=False)
+    run = playbook([task(UPGRADE, devices=ids, version='latest', offline='queue', max_failures=0, poll_interval=0.5, wait_timeout=60)],
+                   connection=conn())
+    out = run.data['out']
+    devices = by_id(out['devices'])
+    assert out['failed'] is True and out['msg'].startswith('aborted, max_failures (0) passed: 1 device(s)'), out['msg']
+    assert (devices[ids[0]]['status'], devices[ids[0]]['failure']) == ('failed', 'failed')
+    assert devices[ids[1]]['status'] == 'succeeded'           # already upgrading when the limit passed: waited for
+    if platform.queues_and_cancels:
+        assert devices[ids[2]]['status'] == 'canceled' and 'max_failures (0) passed' in devices[ids[2]]['msg']
+        assert '1 pending upgrade(s) canceled' in out['aborted']
+    else:
+        assert devices[ids[2]]['status'] == 'deferred_offline'
+        assert '%s has no cancel and queues nothing' % platform.name in out['aborted']
+    emulator.set_devices([ids[2]], platform=platform.name, online=True)
+    run = playbook([task(INFO, devices=[ids[2]])], connection=conn())
+    assert platform.device(emulator, ids[2])['upgrade_count'] == 0       # after the stop, it receives nothing
+
+
+def test_firmware_cancel_cancels_what_is_pending_and_says_so_per_device(platform, emulator, playbook, conn):
+    ids = platform.online(emulator, 2, product=platform.one_job_product)
+    emulator.config(upgrade_seconds=30)          # still upgrading when the cancel comes
+    emulator.set_devices([ids[0]], platform=platform.name, online=False)
+    cancel = dict(devices=ids, jobs="{{ started.jobs }}")
+    run = playbook([task(UPGRADE, register='started', devices=ids, version='latest', offline='queue', wait=False),
+                    dict(task(CANCEL, register='check', **cancel), check_mode=True),
+                    task(CANCEL, register='cancel', **cancel),
+                    task(CANCEL, register='again', **cancel),
+                    task(CANCEL, register='ghost', devices=[ids[1], platform.unknown_device])],
+                   keep=('started', 'check', 'cancel', 'again', 'ghost'), connection=conn())
+    data = run.data
+    assert data['ghost']['failed'] is True and platform.unknown_device in data['ghost']['msg'] and 'nothing was canceled' in data['ghost']['msg']
+    for name in ('check', 'cancel', 'again'):
+        assert data[name]['failed'] is False, data[name]
+        assert [entry['id'] for entry in data[name]['devices']][:2] == ids
+    check, cancel, again = (by_id(data[name]['devices']) for name in ('check', 'cancel', 'again'))
+    assert check[ids[1]]['status'] == cancel[ids[1]]['status'] == 'not_cancelable'       # upgrading: runs to its end
+    if platform.queues_and_cancels:
+        assert by_id(data['started']['devices'])[ids[0]]['status'] == 'queued'
+        assert data['check']['changed'] is True and check[ids[0]]['status'] == 'canceled'
+        assert data['cancel']['changed'] is True and cancel[ids[0]]['status'] == 'canceled'
+        assert data['again']['changed'] is False and again[ids[0]]['status'] == 'nothing_pending'
+    else:
+        assert by_id(data['started']['devices'])[ids[0]]['status'] == 'deferred_offline'
+        for name in ('check', 'cancel', 'again'):
+            assert data[name]['changed'] is False and data[name]['summary']['canceled'] == 0
+            entries = by_id(data[name]['devices'])
+            assert entries[ids[0]]['status'] == 'nothing_pending' and 'queues no upgrade' in entries[ids[0]]['msg']
+            assert '%s has no cancel' % platform.name in entries[ids[1]]['msg']
+        assert sum(emulator.writes().values()) == platform.upgrade_requests(emulator) == 1     # the cancels sent nothing
+    emulator.set_devices([ids[0]], platform=platform.name, online=True)
+    playbook([task(INFO, devices=[ids[0]])], connection=conn())
+    assert platform.device(emulator, ids[0])['upgrade_count'] == 0

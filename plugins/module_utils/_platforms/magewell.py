@@ -28,6 +28,7 @@ REPEAT_OPERATION = 1
 PASSWORD_INCORRECT = -1
 NOT_LOGGED_IN = -2
 NO_PERMISSION = -3
+DEVICE_OFFLINE = -5
 RESULT_CODES = {
     OK: 'success',
     REPEAT_OPERATION: 'repeat operation: an upgrade is already in progress',
@@ -35,7 +36,7 @@ RESULT_CODES = {
     NOT_LOGGED_IN: 'not logged in or session expired',
     NO_PERMISSION: 'no permission: the user needs administrator rights',
     -4: 'invalid argument',
-    -5: 'device offline',
+    DEVICE_OFFLINE: 'device offline',
     -6: 'firmware does not match the device family, model or hardware version',
     -7: 'device busy',
     -8: 'firmware install failed on the device',
@@ -306,6 +307,9 @@ class MagewellClient(PlatformClient):
         if code == 'missing':
             # Processed (result 0), but what it did with this device is not said: the device's state will tell.
             return StartResult(StartResult.UNKNOWN, '%s answered without a result for this device' % what)
+        if code == DEVICE_OFFLINE:
+            # Refused, nothing started and nothing queued: Magewell keeps no upgrade for a device that reconnects later.
+            return StartResult(StartResult.OFFLINE, 'upgrade/start refused: %s; Magewell queues nothing, the upgrade was not started' % describe(code))
         return StartResult(StartResult.FAILED, 'upgrade/start refused: ' + describe(code))
 
     def poll(self, devices):

@@ -520,7 +520,7 @@ class TuyaClient(PlatformClient):
             if isinstance(exc, (AuthError, RateLimitError)):
                 raise
             if exc.code == DEVICE_OFFLINE:
-                return StartResult(StartResult.FAILED, 'device offline (Tuya code 2001); the upgrade was not started')
+                return StartResult(StartResult.OFFLINE, 'device offline (Tuya code 2001); Tuya queues nothing, the upgrade was not started')
             return self._reread_after(device, channel, str(exc))
         return StartResult(StartResult.STARTED)
 

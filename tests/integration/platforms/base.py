@@ -27,6 +27,9 @@ class Platform:
     hang_words = ''               # in the message of an upgrade that hangs
     offline = ('failed', 'offline', 60)   # (status, words, wait_timeout) of an offline device
     one_job_product = None        # devices of this product share one upgrade request (None: any)
+    # The vendor keeps upgrades for offline devices queued until they reconnect, and cancels what has not started (EnOS, IoT Core).
+    # False: it refuses offline devices and has no cancel (Magewell, Tuya).
+    queues_and_cancels = False
     unknown_device = 'NOPE-0001'
     unknown_firmware_id = '99999'   # None: firmware ids are not account-wide
     auth_request = None           # stats key of the login/token request

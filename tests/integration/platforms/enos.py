@@ -28,6 +28,7 @@ class Enos(Platform):
     unknown_firmware_id = 'fw-nope'
     auth_request = 'POST /apim-token-service/v2.0/token/get'
     WRITE_ACTIONS = ('create', 'start', 'stop', 'delete', 'cancelTask', 'retryTask')
+    queues_and_cancels = True
     cannot = {}
 
     def inventory_options(self, emulator, tmp_path):

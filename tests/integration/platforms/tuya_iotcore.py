@@ -22,6 +22,7 @@ class TuyaIotCore(Platform):
     hang_words = 'in_progress'
     offline = ('failed', 'OFFLINE', 60)
     CREATE = 'CreateOTAStaticUpgradeJob'
+    queues_and_cancels = True
     cannot = {
         'test_session_expiry_mid_run': 'IoT Core signs every request: there is no session to expire',
         'test_incompatible_firmware_is_skipped': 'the SrcVersion rule: test_tuya_iotcore_modules.py checks it by version and by id',

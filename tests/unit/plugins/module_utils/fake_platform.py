@@ -4,7 +4,7 @@
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._client import PlatformClient
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import OutcomeUnknownError
-from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import CancelResult, Device, Firmware, Progress, StartResult
 
 
 class FakeTransport:
@@ -22,7 +22,8 @@ class FakePlatform(PlatformClient):
         self.devices = dict((d.id, d) for d in devices)
         self.firmwares = firmwares
         self.steps = steps
-        self.behaviour = {}      # id -> 'fail' | 'hang' | 'refuse' | 'wrong_version'
+        # id -> 'fail' | 'fail_once' (the next upgrade fails, then normal) | 'hang' | 'refuse' | 'wrong_version'
+        self.behaviour = {}
         self.progress = {}       # id -> [steps left, target version]
         self.start_requests = []
         self.polls = 0
@@ -31,6 +32,16 @@ class FakePlatform(PlatformClient):
         # applied, answer lost) or ('late', N) (applied after N more polls, answer lost); None = answered.
         self.start_fault = None
         self.late = []           # [polls left, firmware, devices] of requests still to be applied
+        # Switches of what the vendor can do (class defaults: no cancel, no queue, no native retries).
+        self.native = False      # start_upgrade(retries=, retry_delay=) retries failed devices itself
+        self.idle_polls = {}     # id -> polls a started upgrade stays pending (pushed, not picked up) before it runs
+        self.queued = {}         # id -> firmware version queued for an offline device
+        self.retry_requests = []
+        self.start_kwargs = []
+        self.cancel_requests = []
+        self.cancel_fault = None  # 'applied' | 'lost': the next cancel's answer is lost (after applying it or not)
+        self.attempts = {}       # id -> vendor attempts (native retries)
+        self.native_left = {}    # id -> vendor retries left
 
     def get_devices(self, ids):
         return dict((i, Device(**self.devices[i].to_dict())) for i in ids if i in self.devices)
@@ -38,8 +49,19 @@ class FakePlatform(PlatformClient):
     def list_firmwares(self, devices=None, product=None, hardware_version=None):
         return list(self.firmwares)
 
-    def start_upgrade(self, firmware, devices, upgrade_timeout=None):
+    def native_retries(self, retries, retry_delay):
+        return self.native
+
+    def retry_upgrade(self, firmware, devices, upgrade_timeout=None):
+        self.retry_requests.append((firmware.id, [d.id for d in devices]))
+        return super().retry_upgrade(firmware, devices, upgrade_timeout=upgrade_timeout)
+
+    def start_upgrade(self, firmware, devices, upgrade_timeout=None, **kwargs):
         self.start_requests.append((firmware.id, [d.id for d in devices]))
+        self.start_kwargs.append(kwargs)
+        for d in devices:
+            self.native_left[d.id] = kwargs.get('retries', 0)
+            self.attempts[d.id] = 0
         fault, self.start_fault = self.start_fault, None
         if fault == 'applied':
             self._apply(firmware, devices)
@@ -56,11 +78,42 @@ class FakePlatform(PlatformClient):
                 answers[device.id] = StartResult(StartResult.FAILED, 'refused: device offline')
             elif device.id in self.progress:
                 answers[device.id] = StartResult(StartResult.IN_PROGRESS, 'repeat')
+            elif self.devices[device.id].online is False and self.queues_offline:
+                self.queued[device.id] = firmware.version
+                answers[device.id] = StartResult(StartResult.QUEUED)
+            elif self.devices[device.id].online is False:
+                answers[device.id] = StartResult(StartResult.OFFLINE, 'fake refused: the device is offline')
             else:
-                self.progress[device.id] = [self.steps, firmware.version]
-                self.devices[device.id].upgrading = True
+                self._begin(device.id, firmware.version)
                 answers[device.id] = StartResult(StartResult.STARTED)
         return answers
+
+    def _begin(self, device_id, version):
+        self.attempts[device_id] = self.attempts.get(device_id, 0) + 1
+        self.progress[device_id] = [self.steps, version]
+        self.devices[device_id].upgrading = device_id not in self.idle_polls
+
+    def cancel(self, devices, jobs=None, check=False):
+        if not self.can_cancel:
+            return super().cancel(devices, jobs=jobs, check=check)
+        self.cancel_requests.append(([d.id for d in devices], jobs, check))
+        fault, self.cancel_fault = self.cancel_fault, None
+        results = {}
+        for device in devices:
+            pending = device.id in self.queued or (device.id in self.progress and self.idle_polls.get(device.id, 0) > 0)
+            if pending:
+                if not check and fault != 'lost':
+                    self.queued.pop(device.id, None)
+                    self.progress.pop(device.id, None)
+                    self.idle_polls.pop(device.id, None)
+                results[device.id] = CancelResult(CancelResult.CANCELED, 'task canceled', job='J1')
+            elif device.id in self.progress:
+                results[device.id] = CancelResult(CancelResult.NOT_CANCELABLE, 'already upgrading')
+            else:
+                results[device.id] = CancelResult(CancelResult.NOTHING_PENDING, 'nothing pending')
+        if fault is not None:
+            raise OutcomeUnknownError('the cancel request got no answer (read timeout)')
+        return results
 
     def poll(self, devices):
         self.polls += 1
@@ -78,6 +131,13 @@ class FakePlatform(PlatformClient):
             state = self.devices[device.id]
             behaviour = self.behaviour.get(device.id)
             left, target = self.progress.get(device.id, [0, state.current_version])
+            if self.idle_polls.get(device.id, 0) > 0 and device.id in self.progress:
+                self.idle_polls[device.id] -= 1      # pushed, not picked up yet
+                if self.idle_polls[device.id] == 0:
+                    del self.idle_polls[device.id]
+                    state.upgrading = True
+                result[device.id] = Progress(Progress.IDLE, state.current_version, 'pending')
+                continue
             if behaviour == 'hang':
                 result[device.id] = Progress(Progress.UPGRADING, state.current_version, 'uploading 50%')
                 continue
@@ -87,16 +147,25 @@ class FakePlatform(PlatformClient):
                 continue
             state.upgrading = False
             self.progress.pop(device.id, None)
+            if behaviour == 'fail_once':
+                self.behaviour.pop(device.id)
+                if self.native_left.get(device.id, 0) > 0:     # the vendor retries it itself
+                    self.native_left[device.id] -= 1
+                    self._begin(device.id, target)
+                    result[device.id] = Progress(Progress.UPGRADING, state.current_version, 'retrying', attempts=self.attempts[device.id])
+                    continue
+                result[device.id] = Progress(Progress.FAILED, state.current_version, 'failed', 'install failed', attempts=self.attempts.get(device.id))
+                continue
             if behaviour == 'fail':
-                result[device.id] = Progress(Progress.FAILED, state.current_version, 'failed', 'install failed')
+                result[device.id] = Progress(Progress.FAILED, state.current_version, 'failed', 'install failed', attempts=self.attempts.get(device.id))
                 continue
             state.current_version = '0.0.1' if behaviour == 'wrong_version' else target
-            result[device.id] = Progress(Progress.IDLE, state.current_version, 'idle')
+            result[device.id] = Progress(Progress.IDLE, state.current_version, 'idle', attempts=self.attempts.get(device.id))
         return result
 
 
-def device(device_id, version, product='770', hardware='A', upgrading=False):
-    return Device(device_id, name='dev-' + device_id, product=product, hardware_version=hardware, online=True,
+def device(device_id, version, product='770', hardware='A', upgrading=False, online=True):
+    return Device(device_id, name='dev-' + device_id, product=product, hardware_version=hardware, online=online,
                   current_version=version, upgrading=upgrading)
 
 
