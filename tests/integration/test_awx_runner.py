@@ -203,3 +203,39 @@ def test_without_the_callback_sigterm_ends_the_job_at_once_and_loses_the_module_
     job.wait(300)
     assert task_events(job, 'wait') == [] and task_events(job, 'after the wait') == []
     assert job.status == 'failed'
+
+
+@pytest.mark.parametrize('platform', ['enos', 'tuya_iotcore'])
+def test_canceling_the_job_cancels_the_tasks_queued_for_offline_devices(emulator, tmp_path, platform):
+    """The operator cancels the rollout job while a wave waits for slow upgrades, with devices offline queued at the vendor
+    (firmware_rollout_offline: queue). SIGTERM to ansible-playbook (see docs/awx.md for why not ansible-runner's own cancel):
+    the wave's module cancels what is pending, the role cancels the rest and reports every host, and an hour later, the
+    devices back online, none of the queued devices receives the firmware."""
+    emulator.config(upgrade_seconds=300)   # the wave is still waiting when the job is canceled
+    credential_env = awx_runner.injected_env(platform, dict(CONNECTIONS[platform], endpoint=emulator.url), files_dir=tmp_path)
+    inventory = awx_runner.inventory_update(tmp_path, collections_path(), credential_env)
+    offline = sorted(device['id'] for device in emulator.devices(platform) if not device['online'])
+    assert offline and set(offline) <= set(inventory)
+    extravars = dict(SURVEY_ANSWERS, firmware_rollout_waves='100%', firmware_rollout_offline='queue', firmware_rollout_poll_interval=0.5)
+    before = dict((device['id'], device) for device in emulator.devices(platform))
+    job = awx_runner.Job(tmp_path / 'job', collections_path(), credential_env, dict(inventory), extravars, groups=inventory.groups).start()
+    deadline = time.monotonic() + 300
+    while not any(device['upgrading'] for device in emulator.devices(platform)):
+        assert time.monotonic() < deadline and job.thread.is_alive(), job.stdout()[-3000:]
+        time.sleep(0.5)
+    job.terminate()
+    job.wait(600)
+    outcomes = job.host_outcomes()
+    assert set(outcomes) == set(inventory), job.stdout()[-3000:]    # the job ended after every host was reported
+    queued = [host for host in offline if before[host]['firmware_version'] != outcomes[host][2].get('target_version')]
+    assert queued
+    for host in queued:
+        assert outcomes[host][2]['status'] == 'canceled', outcomes[host]
+    assert 'the job was canceled (SIGTERM)' in job.stdout()
+    emulator.control('POST', '/clock', {'advance': 3600})
+    emulator.set_devices(offline, platform=platform, online=True)
+    emulator.control('POST', '/clock', {'advance': 3600})
+    for host in queued:
+        device = emulator.device(host, platform)
+        assert device['firmware_version'] == before[host]['firmware_version'], device
+        assert device['upgrade_count'] == before[host]['upgrade_count'], device
