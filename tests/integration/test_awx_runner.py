@@ -173,7 +173,8 @@ def wait_for(job, path, timeout=120):
 
 
 def task_events(job, task):
-    return [event['event'] for event in job.events() if (event.get('event_data') or {}).get('task') == task and event['event'] in ('runner_on_ok', 'runner_on_failed')]
+    return [event['event'] for event in job.events()
+            if (event.get('event_data') or {}).get('task') == task and event['event'] in ('runner_on_ok', 'runner_on_failed')]
 
 
 def test_sigterm_to_the_job_lets_the_running_module_stop_and_the_play_finish(tmp_path):
