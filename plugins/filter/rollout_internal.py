@@ -15,15 +15,22 @@ description:
     documented only for reading the P(fleetota.cloud.firmware_rollout#role) role.
   - The role's bookkeeping, one step per call. The first argument names the step, the step's own arguments follow it.
   - V(plan), on the RV(fleetota.cloud.firmware_upgrade#module:devices) of a check-mode run, with the arguments C(waves),
-    C(max_failures) and the keywords C(wait_timeout), C(poll_interval) - the waves (device ids, devices already
-    upgrading first), the failure budget as a count, every device's outcome so far and the plan in words. It refuses, by
-    name, a C(wait_timeout) or C(poll_interval) that is not a positive, finite number of seconds.
+    C(max_failures) and the keywords C(wave_max_failures), C(min_finished), C(wait_timeout), C(poll_interval) - the waves
+    (device ids, devices already upgrading first, devices the vendor will queue last), the failure policy (C(budget)),
+    every device's outcome so far and the plan in words. It refuses, by name, a C(wait_timeout) or C(poll_interval) that
+    is not a positive, finite number of seconds, and a failure policy with an unknown kind or a bad count or percent.
   - V(record), on the outcomes, with C(upgraded), C(verified), C(wave) - one wave's upgrade and verification results
     merged into the outcomes.
-  - V(stop_reason), on the outcomes, with C(budget), C(wave), C(waves_total) - why no further wave may start, or an
-    empty string.
+  - V(wave_max_failures), on the outcomes, with C(budget), C(wave_devices) - the O(fleetota.cloud.firmware_upgrade#module:max_failures)
+    of the wave's call (the smallest remaining allowance of the run's total and of the wave limit), or null.
+  - V(stop_reason), on the outcomes, with C(budget), C(wave), C(waves_total) and the keyword C(aborted) (the wave's
+    RV(fleetota.cloud.firmware_upgrade#module:aborted)) - why no further wave may start, or an empty string.
   - V(finish), on the outcomes, with C(stopped), C(check_mode) - devices never reached end V(not_started).
-  - V(summary), on the outcomes, with C(budget), C(stopped), C(waves_total) - counts per status and per wave.
+  - V(cancel_candidates), on the outcomes - the devices the run sent an upgrade to that did not finish.
+  - V(canceled), on the outcomes, with C(results) (RV(fleetota.cloud.firmware_cancel#module:devices)) - the outcomes with
+    the devices canceled when the rollout stopped.
+  - V(summary), on the outcomes, with C(budget), C(stopped), C(waves_total) - counts per status, per wave and per kind of
+    failure, what was canceled.
   - V(by_host), on the outcomes, with C(ids) (host name to device id) - host name to its device's outcome.
 options:
   _input:
@@ -34,7 +41,7 @@ options:
     description: The step, followed by its own arguments.
     type: str
     required: true
-    choices: [plan, record, stop_reason, finish, summary, by_host]
+    choices: [plan, record, wave_max_failures, stop_reason, finish, cancel_candidates, canceled, summary, by_host]
 '''
 
 EXAMPLES = r'''
@@ -72,19 +79,22 @@ def check_seconds(name, value):
     return number
 
 
-def plan(plan_devices, waves, max_failures, wait_timeout=None, poll_interval=None):
+def plan(plan_devices, waves, max_failures, wave_max_failures=None, min_finished=0, wait_timeout=None, poll_interval=None):
     if wait_timeout is not None:
         check_seconds('firmware_rollout_wait_timeout', wait_timeout)
     if poll_interval is not None:
         check_seconds('firmware_rollout_poll_interval', poll_interval)
-    return _rollout.plan(plan_devices, waves, max_failures)
+    return _rollout.plan(plan_devices, waves, max_failures, wave_max_failures, min_finished)
 
 
 STEPS = {
     'plan': plan,
     'record': _rollout.record,
+    'wave_max_failures': _rollout.wave_max_failures,
     'stop_reason': _rollout.stop_reason,
     'finish': _rollout.finish,
+    'cancel_candidates': _rollout.cancel_candidates,
+    'canceled': _rollout.canceled,
     'summary': _rollout.summary,
     'by_host': _rollout.by_host,
 }

@@ -16,6 +16,7 @@ import json
 import os
 import pathlib
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
@@ -111,7 +112,7 @@ def slices(hostvars, count):
 class Job:
     """One ansible-runner job (one AWX job, or one slice of a sliced job)."""
 
-    def __init__(self, root, collections_path, credential_env, hosts, extravars, ident='job', groups=None, envvars=None):
+    def __init__(self, root, collections_path, credential_env, hosts, extravars, ident='job', groups=None, envvars=None, playbook='rollout.yml'):
         """`hosts`: host -> vars; `groups`: the inventory's groups (Inventory.groups), of which the job gets the hosts it has.
         The project is what a project sync gets: the files git holds under extensions/awx/project."""
         self.root = pathlib.Path(root)
@@ -126,6 +127,7 @@ class Job:
         self.envvars.update(envvars or {})
         self.extravars = extravars
         self.hosts = hosts
+        self.playbook = playbook
         self.runner = None
         self.thread = None
         self.seconds = None
@@ -135,7 +137,7 @@ class Job:
         cmdline = '--check' if check else None
         self._start = time.monotonic()
         self.thread, self.runner = ansible_runner.run_async(
-            private_data_dir=str(self.root), playbook='rollout.yml', ident=self.ident, envvars=self.envvars, extravars=self.extravars,
+            private_data_dir=str(self.root), playbook=self.playbook, ident=self.ident, envvars=self.envvars, extravars=self.extravars,
             cmdline=cmdline, quiet=True, settings={'suppress_ansible_output': True})
         return self
 
@@ -179,3 +181,18 @@ class Job:
 
     def stdout(self):
         return self.runner.stdout.read()
+
+    def playbook_pid(self, timeout=120):
+        """The pid of ansible-playbook, from its job events (AWX's callback puts it in every event), once it has started."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event in self.runner.events if self.runner else []:
+                if event.get('pid'):
+                    return event['pid']
+            time.sleep(0.2)
+        raise RuntimeError('ansible-playbook sent no job event within %s s' % timeout)
+
+    def terminate(self, signum=signal.SIGTERM):
+        """Cancel the job the graceful way: SIGTERM to ansible-playbook (ansible-runner's own cancel is a SIGKILL of its
+        process group, which no program can handle; see docs/awx.md)."""
+        os.kill(self.playbook_pid(), signum)

@@ -3,6 +3,7 @@
 """AWX / Automation Controller without a controller: credential types, ansible-runner, job slicing."""
 
 import sys
+import time
 
 import pytest
 import yaml
@@ -116,3 +117,126 @@ def test_sliced_rollout_upgrades_every_device_once(emulator, tmp_path):
     for host in online:
         assert devices[host]['upgrade_count'] == (1 if host in outdated else 0), devices[host]
     assert set().union(*(job.changed_hosts() for job in jobs)) == outdated
+
+
+# A module that waits as firmware_upgrade does and, on SIGTERM, does what firmware_upgrade does: its stop work (here a
+# file), then its result. It says when it is waiting, so the test signals it mid-wait and never before.
+WAITING_MODULE = '''#!/usr/bin/python
+import pathlib, signal, time
+from ansible.module_utils.basic import AnsibleModule
+
+def main():
+    module = AnsibleModule(argument_spec={'marks': {'type': 'path', 'required': True}})
+    marks = pathlib.Path(module.params['marks'])
+    received = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    (marks / 'waiting').write_text('yes')
+    deadline = time.monotonic() + 120
+    while not received and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if received:
+        time.sleep(1)  # the stop work takes a while: the job must not end before it is done
+        (marks / 'canceled').write_text('yes')
+        module.fail_json(msg='interrupted by SIGTERM: pending tasks canceled', interrupted=True)
+    module.exit_json(changed=False, msg='nobody stopped me')
+
+main()
+'''
+
+WAITING_PLAY = [{
+    'name': 'wait as a firmware module does, then what the role does after it',
+    'hosts': 'localhost', 'gather_facts': False, 'connection': 'local',
+    'tasks': [
+        {'name': 'wait', 'waiting': {'marks': '{{ marks }}'}, 'register': 'waited', 'ignore_errors': True},
+        {'name': 'after the wait', 'ansible.builtin.debug': {'msg': "stop path ran: {{ lookup('ansible.builtin.env', "
+                                                                    "'FLEETOTA_ROLLOUT_INTERRUPTED') }} {{ waited.msg }}"}},
+    ],
+}]
+
+
+def waiting_job(tmp_path, name, envvars=None):
+    marks = tmp_path / ('%s-marks' % name)
+    marks.mkdir()
+    job = awx_runner.Job(tmp_path / name, collections_path(), {}, {'localhost': {'ansible_python_interpreter': sys.executable}},
+                         {'marks': str(marks)}, name, envvars=envvars, playbook='waiting.yml')
+    (job.root / 'project' / 'library').mkdir()
+    (job.root / 'project' / 'library' / 'waiting.py').write_text(WAITING_MODULE)
+    (job.root / 'project' / 'waiting.yml').write_text(yaml.safe_dump(WAITING_PLAY))
+    return job, marks
+
+
+def wait_for(job, path, timeout=120):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert time.monotonic() < deadline and job.thread.is_alive(), '%s never appeared: %s' % (path, job.stdout()[-3000:])
+        time.sleep(0.1)
+
+
+def task_events(job, task):
+    return [event['event'] for event in job.events()
+            if (event.get('event_data') or {}).get('task') == task and event['event'] in ('runner_on_ok', 'runner_on_failed')]
+
+
+def test_sigterm_to_the_job_lets_the_running_module_stop_and_the_play_finish(tmp_path):
+    """SIGTERM to ansible-playbook, as a graceful cancel sends it: with the project's ansible.cfg (the
+    fleetota.cloud.graceful_stop callback) the module receives it, finishes its stop work and returns its result, and the
+    play goes on to its end, so the role's stop path runs and every host is reported before the job ends."""
+    job, marks = waiting_job(tmp_path, 'graceful')
+    job.start()
+    wait_for(job, marks / 'waiting')
+    job.terminate()
+    job.wait(300)
+    assert (marks / 'canceled').exists()
+    assert task_events(job, 'wait') == ['runner_on_failed'], job.stdout()[-3000:]
+    assert task_events(job, 'after the wait') == ['runner_on_ok'], job.stdout()[-3000:]
+    assert 'stop path ran: SIGTERM interrupted by SIGTERM: pending tasks canceled' in job.stdout()
+    assert 'SIGTERM received: 1 running module(s) told to stop' in job.stdout()
+
+
+def test_without_the_callback_sigterm_ends_the_job_at_once_and_loses_the_module_s_result(tmp_path):
+    """ansible-core's own answer to SIGTERM, for contrast (and why the project enables the callback): the module is signaled
+    too, but its worker and ansible-playbook die at once: no result, and nothing after it runs."""
+    (tmp_path / 'ansible.cfg').write_text('[defaults]\n')   # instead of the project's
+    job, marks = waiting_job(tmp_path, 'plain', envvars={'ANSIBLE_CONFIG': str(tmp_path / 'ansible.cfg')})
+    job.start()
+    wait_for(job, marks / 'waiting')
+    job.terminate()
+    job.wait(300)
+    assert task_events(job, 'wait') == [] and task_events(job, 'after the wait') == []
+    assert job.status == 'failed'
+
+
+@pytest.mark.parametrize('platform', ['enos', 'tuya_iotcore'])
+def test_canceling_the_job_cancels_the_tasks_queued_for_offline_devices(emulator, tmp_path, platform):
+    """The operator cancels the rollout job while a wave waits for slow upgrades, with devices offline queued at the vendor
+    (firmware_rollout_offline: queue). SIGTERM to ansible-playbook (see docs/awx.md for why not ansible-runner's own cancel):
+    the wave's module cancels what is pending, the role cancels the rest and reports every host, and an hour later, the
+    devices back online, none of the queued devices receives the firmware."""
+    emulator.config(upgrade_seconds=300)   # the wave is still waiting when the job is canceled
+    credential_env = awx_runner.injected_env(platform, dict(CONNECTIONS[platform], endpoint=emulator.url), files_dir=tmp_path)
+    inventory = awx_runner.inventory_update(tmp_path, collections_path(), credential_env)
+    offline = sorted(device['id'] for device in emulator.devices(platform) if not device['online'])
+    assert offline and set(offline) <= set(inventory)
+    extravars = dict(SURVEY_ANSWERS, firmware_rollout_waves='100%', firmware_rollout_offline='queue', firmware_rollout_poll_interval=0.5)
+    before = dict((device['id'], device) for device in emulator.devices(platform))
+    job = awx_runner.Job(tmp_path / 'job', collections_path(), credential_env, dict(inventory), extravars, groups=inventory.groups).start()
+    deadline = time.monotonic() + 300
+    while not any(device['upgrading'] for device in emulator.devices(platform)):
+        assert time.monotonic() < deadline and job.thread.is_alive(), job.stdout()[-3000:]
+        time.sleep(0.5)
+    job.terminate()
+    job.wait(600)
+    outcomes = job.host_outcomes()
+    assert set(outcomes) == set(inventory), job.stdout()[-3000:]    # the job ended after every host was reported
+    queued = [host for host in offline if before[host]['firmware_version'] != outcomes[host][2].get('target_version')]
+    assert queued
+    for host in queued:
+        assert outcomes[host][2]['status'] == 'canceled', outcomes[host]
+    assert 'the job was canceled (SIGTERM)' in job.stdout()
+    emulator.control('POST', '/clock', {'advance': 3600})
+    emulator.set_devices(offline, platform=platform, online=True)
+    emulator.control('POST', '/clock', {'advance': 3600})
+    for host in queued:
+        device = emulator.device(host, platform)
+        assert device['firmware_version'] == before[host]['firmware_version'], device
+        assert device['upgrade_count'] == before[host]['upgrade_count'], device

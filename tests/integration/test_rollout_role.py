@@ -314,3 +314,130 @@ def test_one_garbled_progress_answer_fails_no_device(emulator, tmp_path):
         assert run.status(host) == 'succeeded', run.hosts[host]
         assert emulator.device(host)['upgrade_count'] == 1
     assert run.summary['failures'] == 0 and run.summary['stopped'] is None
+
+
+# --- Issue 19: the failure policy by kind, wave limits, min_finished, offline devices, cancel on stop. Through a user's play:
+# the role under `roles:`, the connection in play-level module_defaults, a static inventory of the devices.
+
+def run_role_play(emulator, tmp_path, role_vars, platform='magewell', devices=None, check=False):
+    """The role as a user's `roles:` play, connection options only in the play's module_defaults (no FLEETOTA_* at all)."""
+    devices = emulator.devices(platform) if devices is None else devices
+    inventory = tmp_path / 'devices.yml'
+    hosts = dict((device['id'], {'fleetota_device_id': device['id']}) for device in devices)
+    inventory.write_text(json.dumps({'all': {'hosts': hosts, 'vars': {'ansible_connection': 'local',
+                                                                      'ansible_python_interpreter': '{{ ansible_playbook_python }}'}}}))
+    play = [{'name': 'roll out', 'hosts': 'all', 'gather_facts': False,
+             'module_defaults': {'group/fleetota.cloud.firmware': emulator.connection(platform)},
+             'roles': [{'role': 'fleetota.cloud.firmware_rollout', 'vars': dict({'firmware_rollout_poll_interval': 0.3}, **role_vars)}]},
+            RESULTS_PLAY[1]]
+    (tmp_path / 'role_play.yml').write_text(json.dumps(play))
+    results = tmp_path / 'results.json'
+    if results.exists():
+        results.unlink()
+    command = ['ansible-playbook', '-i', str(inventory), str(tmp_path / 'role_play.yml'), '-e', json.dumps({'results_file': str(results)})]
+    if check:
+        command.append('--check')
+    proc = subprocess.run(command, capture_output=True, text=True, env=ansible_env({}), timeout=600, cwd=str(tmp_path), check=False)
+    data = json.loads(results.read_text()) if results.exists() else None
+    return Rollout(proc, data)
+
+
+def planned_waves(emulator, tmp_path, role_vars, platform='magewell', devices=None):
+    check = run_role_play(emulator, tmp_path, role_vars, platform, devices, check=True)
+    assert check.rc == 0, check.output
+    waves = {}
+    for host, outcome in check.hosts.items():
+        if outcome and outcome['wave']:
+            waves.setdefault(outcome['wave'], []).append(host)
+    return dict((number, sorted(hosts)) for number, hosts in waves.items())
+
+
+def test_offline_devices_are_deferred_their_hosts_ok_and_nothing_is_sent_to_them(emulator, tmp_path):
+    devices = emulator.devices()
+    offline = sorted(device['id'] for device in devices if not device['online'])
+    assert offline
+    run = run_role_play(emulator, tmp_path, {'firmware_rollout_waves': ['100%']})
+    assert run.rc == 0, run.output           # with the default budget of 0: an unplugged device stops nothing
+    recap = run.recap()
+    for host in offline:
+        assert run.status(host) == 'deferred_offline', run.hosts[host]
+        assert recap[host]['failed'] == 0 and recap[host]['changed'] == 0
+        assert emulator.device(host)['upgrade_count'] == 0
+    assert run.summary['deferred_offline'] == len(offline) and run.summary['failures'] == 0 and run.summary['stopped'] is None
+    assert all(run.status(host) == 'succeeded' for host in outdated(emulator))
+
+
+def test_the_budget_by_kind_stops_on_the_kind_it_limits_only(emulator, tmp_path):
+    role_vars = {'firmware_rollout_waves': [2, '100%']}
+    first = planned_waves(emulator, tmp_path, role_vars)[1]
+    emulator.set_devices(first[:1], behaviour='fail')
+    tolerant = run_role_play(emulator, tmp_path, dict(role_vars, firmware_rollout_max_failures={'failed': 1, 'timed_out': 0}))
+    assert tolerant.summary['stopped'] is None, tolerant.output
+    assert tolerant.summary['failures_by_kind']['failed'] == 1 and tolerant.summary['failure_budget'] == {'failed': 1, 'timed_out': 0}
+    emulator.reset()
+    emulator.set_devices(first[:1], behaviour='fail')
+    strict = run_role_play(emulator, tmp_path, dict(role_vars, firmware_rollout_max_failures={'failed': 0, 'timed_out': 5}))
+    assert strict.rc != 0
+    assert strict.summary['stopped'].startswith('the failure budget for failed (0) was exceeded after wave 1'), strict.summary
+    assert strict.summary['by_status']['not_started'] == len(outdated(emulator)) - 2
+
+
+def test_an_unknown_kind_is_refused_by_name_before_any_write(emulator, tmp_path):
+    run = run_role_play(emulator, tmp_path, {'firmware_rollout_max_failures': {'bricked': 1}})
+    assert run.rc != 0
+    assert "firmware_rollout_max_failures has the unknown key(s) 'bricked'" in run.output and 'failed, timed_out, offline, refused, total' in run.output
+    assert emulator.writes() == {}
+
+
+def test_the_wave_limit_aborts_its_wave_and_no_further_wave_starts(emulator, tmp_path):
+    role_vars = {'firmware_rollout_waves': ['50%', '100%'], 'firmware_rollout_max_failures': '100%', 'firmware_rollout_wave_max_failures': 1}
+    waves = planned_waves(emulator, tmp_path, role_vars)
+    emulator.set_devices(waves[1][:2], behaviour='fail')
+    run = run_role_play(emulator, tmp_path, role_vars)
+    assert run.rc != 0
+    assert run.summary['stopped'].startswith('the wave limit (1) was exceeded in wave 1: 2 device(s)'), run.summary
+    assert all(run.status(host) == 'not_started' for host in waves[2])
+    assert all(emulator.device(host)['upgrade_count'] == 0 for host in waves[2])
+    assert 'wave 1 was aborted' in run.summary['stopped']    # firmware_upgrade got max_failures 1 and aborted inside the wave
+
+
+def test_min_finished_keeps_a_one_device_canary_from_making_a_percent_mean_any(emulator, tmp_path):
+    role_vars = {'firmware_rollout_waves': [1, '100%'], 'firmware_rollout_max_failures': '50%', 'firmware_rollout_wave_max_failures': '10%'}
+    canary = planned_waves(emulator, tmp_path, role_vars)[1]
+    emulator.set_devices(canary, behaviour='fail')
+    strict = run_role_play(emulator, tmp_path, role_vars)      # 10% of a 1-device wave: 0 tolerated
+    assert strict.summary['stopped'].startswith('the wave limit (10%: 0 of 1 device(s)) was exceeded in wave 1'), strict.summary
+    emulator.reset()
+    emulator.set_devices(canary, behaviour='fail')
+    patient = run_role_play(emulator, tmp_path, dict(role_vars, firmware_rollout_min_finished=3))
+    assert patient.summary['stopped'] is None, patient.summary
+    assert patient.summary['by_status']['succeeded'] == len(outdated(emulator)) - 1
+    assert patient.summary['min_finished'] == 3
+
+
+def test_on_stop_cancel_pending_cancels_what_the_vendor_queued(emulator, tmp_path):
+    # EnOS queues an upgrade for an offline device until it reconnects. The wave aborts (an online device fails, budget 0):
+    # the stop cancels the queued tasks, and an hour later, the devices back online, none of them is upgraded.
+    platform = 'enos'
+    devices = emulator.devices(platform)
+    offline = sorted(device['id'] for device in devices if not device['online'])
+    online = sorted(set(emulator.scenarios(platform)['outdated_online_devices']))
+    assert offline and online
+    role_vars = {'firmware_rollout_waves': ['100%'], 'firmware_rollout_offline': 'queue'}
+    check = run_role_play(emulator, tmp_path, role_vars, platform, check=True)
+    queued = sorted(host for host in offline if check.status(host) == 'queued')
+    assert queued, check.output
+    emulator.set_devices(online[:1], platform=platform, behaviour='fail')
+    versions = dict((host, emulator.device(host, platform)['firmware_version']) for host in queued)
+    run = run_role_play(emulator, tmp_path, role_vars, platform)
+    assert run.rc != 0
+    assert run.summary['stopped'], run.output
+    assert run.summary['canceled']['count'] >= len(queued)
+    for host in queued:
+        assert run.status(host) == 'canceled', run.hosts[host]
+    emulator.control('POST', '/clock', {'advance': 3600})
+    emulator.set_devices(queued, platform=platform, online=True)
+    emulator.control('POST', '/clock', {'advance': 3600})
+    for host in queued:
+        device = emulator.device(host, platform)
+        assert device['firmware_version'] == versions[host] and device['upgrade_count'] == 0, device

@@ -46,13 +46,20 @@ def test_every_step_runs_its_function_of_plugin_utils():
     recorded = rollout_internal(outcomes, 'record', upgraded, [], 1)
     assert recorded == _rollout.record(outcomes, upgraded, [], 1)
     assert recorded['SN1']['status'] == 'failed'
-    assert rollout_internal(recorded, 'stop_reason', 0, 1, 2) == _rollout.stop_reason(recorded, 0, 1, 2)
-    assert rollout_internal(recorded, 'stop_reason', 0, 1, 2).startswith('the failure budget (0) was exceeded after wave 1')
+    policy = planned['budget']
+    assert rollout_internal(outcomes, 'wave_max_failures', policy, ['SN1']) == _rollout.wave_max_failures(outcomes, policy, ['SN1']) == 0
+    assert rollout_internal(recorded, 'stop_reason', policy, 1, 2) == _rollout.stop_reason(recorded, policy, 1, 2)
+    assert rollout_internal(recorded, 'stop_reason', policy, 1, 2).startswith('the failure budget (0) was exceeded after wave 1')
+    assert rollout_internal(recorded, 'stop_reason', policy, 2, 2, aborted='x') == _rollout.stop_reason(recorded, policy, 2, 2, aborted='x')
+    timed_out = rollout_internal(outcomes, 'record', [dict(upgraded[0], status='timed_out')], [], 1)
+    assert rollout_internal(timed_out, 'cancel_candidates') == _rollout.cancel_candidates(timed_out) == ['SN1']
+    cancel = [{'id': 'SN1', 'status': 'canceled', 'msg': 'task canceled'}]
+    assert rollout_internal(timed_out, 'canceled', cancel) == _rollout.canceled(timed_out, cancel)
     assert rollout_internal(outcomes, 'finish', 'stopped', False) == _rollout.finish(outcomes, 'stopped', False)
     assert rollout_internal(outcomes, 'finish', 'stopped', False)['SN1']['status'] == 'not_started'
     assert rollout_internal(outcomes, 'finish', 'stopped', check_mode=True) == outcomes
-    assert rollout_internal(recorded, 'summary', 0, '', 1) == _rollout.summary(recorded, 0, '', 1)
-    assert rollout_internal(recorded, 'summary', 0, '', 1)['failures'] == 1
+    assert rollout_internal(recorded, 'summary', policy, '', 1) == _rollout.summary(recorded, policy, '', 1)
+    assert rollout_internal(recorded, 'summary', policy, '', 1)['failures'] == 1
     ids = {'enc-1': 'SN1', 'enc-2': 'SN2', 'enc-3': ''}
     assert rollout_internal(recorded, 'by_host', ids) == {'enc-1': recorded['SN1'], 'enc-2': recorded['SN2'], 'enc-3': None}
 
@@ -61,7 +68,17 @@ def test_every_step_runs_its_function_of_plugin_utils():
 def test_an_unknown_step_is_refused_by_name_with_the_steps_there_are(step):
     with pytest.raises(AnsibleFilterError) as exc:
         rollout_internal({}, step)
-    assert 'unknown step %r, expected one of plan, record, stop_reason, finish, summary, by_host' % (step,) in str(exc.value)
+    assert 'unknown step %r, expected one of plan, record, wave_max_failures, stop_reason, finish, cancel_candidates, canceled, summary, by_host' % (step,) in str(exc.value)
+
+
+def test_the_plan_takes_the_wave_limit_and_min_finished_and_refuses_bad_ones_by_name():
+    planned = rollout_internal(PLAN, 'plan', ['100%'], {'failed': '10%'}, wave_max_failures=2, min_finished=3)
+    assert planned == _rollout.plan(PLAN, ['100%'], {'failed': '10%'}, 2, 3)
+    assert planned['budget']['wave']['limit'] == 2 and planned['budget']['min_finished'] == 3
+    with pytest.raises(AnsibleFilterError, match='firmware_rollout_wave_max_failures'):
+        rollout_internal(PLAN, 'plan', ['100%'], 0, wave_max_failures='lots')
+    with pytest.raises(AnsibleFilterError, match="firmware_rollout_max_failures has the unknown key.s. 'bricked'"):
+        rollout_internal(PLAN, 'plan', ['100%'], {'bricked': 1})
 
 
 def test_wrong_arguments_for_a_step_name_the_step():
