@@ -302,9 +302,14 @@ class UpgradeRun:
         return unknown
 
     def _plan_offline(self, item):
-        """A device offline at plan time: left alone (skip), sent to the vendor's queue (queue), or sent as any other (fail)."""
+        """A device offline at plan time: left alone (skip), sent to the vendor's queue (queue), or failed (fail): sent as any other
+        where the vendor refuses offline devices, which says so, and not sent where the vendor would queue it."""
         platform = self.client.platform
         if self.offline == OFFLINE_FAIL:
+            if self.client.queues_offline:
+                # Sent, it would stay queued at the vendor and install whenever the device reconnects, long after this run.
+                item.fail(plan.FAILURE_OFFLINE, 'offline at start: nothing sent (offline=fail), since %s would keep the upgrade queued '
+                          'and install it whenever the device reconnects; offline=queue sends it anyway, offline=skip defers it' % platform)
             return
         if self.offline == OFFLINE_QUEUE and self.client.queues_offline:
             item.status = plan.QUEUED

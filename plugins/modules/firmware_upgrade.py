@@ -149,8 +149,8 @@ options:
       - V(queue), send it where the vendor queues upgrades for offline devices (EnOS, IoT Core); it ends V(queued), not waited for, and the
         vendor installs it when the device reconnects (cancel it with M(fleetota.cloud.firmware_cancel)). Magewell and Tuya queue nothing,
         so there it ends V(deferred_offline), saying so.
-      - V(fail), send it as any other device; Magewell and Tuya refuse it (V(failed), RV(devices[].failure=offline)); EnOS and IoT Core
-        keep it queued until it reconnects (V(queued), not waited for).
+      - V(fail), it ends V(failed), RV(devices[].failure=offline). Magewell and Tuya are sent the upgrade and refuse it; EnOS and IoT Core
+        are sent nothing, since they would keep it queued and install it whenever the device reconnects, long after the task.
       - A device the vendor refuses as offline when the upgrade is sent (it went offline after the plan) ends V(failed) with V(fail), else
         V(deferred_offline).
     type: str

@@ -23,7 +23,7 @@ class Enos(Platform):
     inventory_refusal_words = ('check secret_key', 'EnOS code 1003')
     fail_words = 'the upgrade task failed: failed to write firmware'
     hang_words = 'upgrading 20% (download)'
-    offline = ('timed_out', 'waiting to be pushed', 4)
+    offline = ('failed', 'offline at start: nothing sent (offline=fail)', 4)
     one_job_product = 'BXwU4kMk'
     unknown_firmware_id = 'fw-nope'
     auth_request = 'POST /apim-token-service/v2.0/token/get'

@@ -20,7 +20,7 @@ class TuyaIotCore(Platform):
     inventory_refusal_words = ('SignatureDoesNotMatch',)
     fail_words = 'installing the firmware failed'
     hang_words = 'in_progress'
-    offline = ('failed', 'OFFLINE', 60)
+    offline = ('failed', 'offline at start: nothing sent (offline=fail)', 60)
     CREATE = 'CreateOTAStaticUpgradeJob'
     queues_and_cancels = True
     cannot = {

@@ -394,6 +394,17 @@ def test_offline_fail_sends_as_before_and_an_offline_refusal_is_a_failure_of_kin
     assert platform.start_requests == [('13', ['on', 'off'])]
 
 
+def test_offline_fail_sends_nothing_where_the_vendor_would_queue_it_for_later():
+    platform = offline_fleet(True)
+    planned, _failure = make_run(platform, devices=['on', 'off'], version='1.6.201').run(check_mode=True)
+    assert (by_id(planned)['off']['status'], by_id(planned)['off']['failure']) == ('failed', 'offline')
+    result, failure = make_run(platform, devices=['on', 'off'], version='1.6.201').run()    # offline defaults to fail
+    entry = by_id(result)['off']
+    assert (entry['status'], entry['failure'], entry['attempts']) == ('failed', 'offline', 0)
+    assert 'nothing sent (offline=fail)' in entry['msg'] and '1 of 2 device(s) did not complete' in failure
+    assert platform.start_requests == [('13', ['on'])] and platform.queued == {}
+
+
 def test_a_device_that_went_offline_after_the_plan_is_deferred_unless_offline_is_fail():
     platform = offline_fleet()
     real_start = platform.start_upgrade
