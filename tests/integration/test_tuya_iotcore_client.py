@@ -51,7 +51,7 @@ def stats(emu):
 
 
 def scenarios(emu):
-    return emu.state.platforms['tuya_iotcore'].scenarios(emu.state)
+    return emu.state.platforms['tuya_iotcore'].facts(emu.state)
 
 
 def raw_call(emu, action, secret=SECRET, drop=(), nonce='n-%f' % time.time(), stamp=None, **params):
