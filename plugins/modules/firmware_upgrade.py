@@ -48,9 +48,9 @@ description:
   - The same stop path runs when the C(ansible-playbook) that started the task is gone, for example killed with SIGKILL, which is how
     ansible-runner (hence AWX / Automation Controller) cancels a job and which reaches neither ansible-core's workers nor their modules.
     The task checks every 2 seconds and acts at once, its sleep until the next poll cut short; RV(aborted) and the message then say
-    that C(ansible-playbook) is gone, with its pid. Nobody receives that result any more: the cancel requests are what matters.
+    that C(ansible-playbook) is gone, with its pid. Nobody receives that result any more; the cancel requests are what matters.
     Linux only (it reads C(/proc)), and only for a module run by C(ansible-playbook) (or another ansible program) on the controller,
-    as C(connection: local) or C(delegate_to: localhost) run it; not for a module run over SSH on another host.
+    as a local connection or C(delegate_to=localhost) runs it; not for a module run over SSH on another host.
 author:
   - fleetota.cloud developers (@fleetota)
 extends_documentation_fragment:
