@@ -23,7 +23,9 @@ description:
     so of the workers it starts afterwards), which the role reads before each of its steps.
   - A second SIGTERM or SIGINT ends C(ansible-playbook) as ansible-core does.
   - A SIGKILL cannot be handled by any program. ansible-runner 2.4 cancels a job (its C(cancel_callback)) with a SIGKILL to
-    the process group of C(ansible-playbook); see the collection's AWX guide for how to cancel with SIGTERM first.
+    the process group of C(ansible-playbook); P(fleetota.cloud.firmware_upgrade#module) then notices within seconds that
+    C(ansible-playbook) is gone and cancels what is pending, but no result reaches the job; see the collection's AWX guide
+    for how to cancel with SIGTERM first.
   - Linux only (it reads C(/proc)); elsewhere it does nothing and ansible-core's behaviour applies.
   - Enable it with C(callbacks_enabled = fleetota.cloud.graceful_stop) in C(ansible.cfg) or C(ANSIBLE_CALLBACKS_ENABLED).
 '''

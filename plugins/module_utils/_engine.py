@@ -234,10 +234,19 @@ class UpgradeRun:
     # -- signals ---------------------------------------------------------------------------
 
     def interrupt(self, signum, frame=None):
-        """The signal handler: remember the signal and wake a sleep; the run stops at its next safe point, never mid-request."""
+        """The signal handler: remember the signal and wake a sleep; the run stops at its next safe point, never mid-request.
+
+        `signum` is a signal number, or a text saying why the run must stop (the controller watch: ansible-playbook is gone).
+        """
         if self.stop_signal is None:
             self.stop_signal = signum
         self._wake.set()
+
+    def _interruption(self, when=''):
+        """'interrupted by SIGTERM' + when, or 'interrupted' + when + ': ' + the reason given to interrupt()."""
+        if isinstance(self.stop_signal, str):
+            return 'interrupted%s: %s' % (when, self.stop_signal)
+        return 'interrupted by %s%s' % (signal_name(self.stop_signal), when)
 
     def _sleep(self, seconds):
         if self.stop_signal is not None:
@@ -589,7 +598,7 @@ class UpgradeRun:
             item.msg = '%s; not retried: %s' % (item.msg, reason)
         self.retrying.clear()
 
-    # -- stop: max_failures passed, or a signal ---------------------------------------------------
+    # -- stop: max_failures passed, a signal, or the controller gone ---------------------------------------------------
 
     def _judge(self):
         """Abort once the devices that ended failed or timed_out, retries spent, pass max_failures."""
@@ -648,12 +657,12 @@ class UpgradeRun:
             'still waited for (already upgrading or not cancelable)' if waiting else 'left to finish (already upgrading or not cancelable)')
 
     def _interrupted(self):
-        """A signal asked to stop: cancel what is pending (as max_failures does), then report every device as it is, without waiting."""
-        name = signal_name(self.stop_signal)
-        self._stop('interrupted by %s' % name, waiting=False)
+        """A signal (or the controller watch) asked to stop: cancel what is pending (as max_failures does), then report every device as it is."""
+        why = self._interruption()
+        self._stop(why, waiting=False)
         for device_id, item in self.pending.items():
-            item.msg = '%s; no longer waited for: interrupted by %s (last seen: %s); the upgrade may still finish' % (
-                item.msg, name, self.phases.get(device_id) or 'no progress report')
+            item.msg = '%s; no longer waited for: %s (last seen: %s); the upgrade may still finish' % (
+                item.msg, why, self.phases.get(device_id) or 'no progress report')
         self.pending.clear()
 
     # -- two runs, one controller -------------------------------------------------------------
@@ -730,12 +739,11 @@ class UpgradeRun:
 
     def _not_started(self):
         """A signal came before anything was sent: nothing is started."""
-        name = signal_name(self.stop_signal)
-        self.aborted = 'interrupted by %s before any upgrade was sent' % name
+        self.aborted = self._interruption(' before any upgrade was sent')
         for item in self.items:
             if item.status in (plan.WOULD_UPGRADE, plan.QUEUED) and item.attempts == 0:
                 item.status = plan.SKIPPED
-                item.msg = 'not sent: interrupted by %s before the upgrade was sent' % name
+                item.msg = 'not sent: %s' % self._interruption(' before the upgrade was sent')
 
     def _report(self, check_mode):
         summary = plan.summarize(self.items)

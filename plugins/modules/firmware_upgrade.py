@@ -45,6 +45,12 @@ description:
     and has not started is canceled where the vendor can, then the task fails at once with every device reported and a message starting
     C(interrupted by SIGTERM) (or C(SIGINT)). A signal that comes while a request is under way is acted on once its answer is in, so no
     answer is lost. A signal before anything was sent sends nothing.
+  - The same stop path runs when the C(ansible-playbook) that started the task is gone, for example killed with SIGKILL, which is how
+    ansible-runner (hence AWX / Automation Controller) cancels a job and which reaches neither ansible-core's workers nor their modules.
+    The task checks every 2 seconds and acts at once, its sleep until the next poll cut short; RV(aborted) and the message then say
+    that C(ansible-playbook) is gone, with its pid. Nobody receives that result any more; the cancel requests are what matters.
+    Linux only (it reads C(/proc)), and only for a module run by C(ansible-playbook) (or another ansible program) on the controller,
+    as a local connection or C(delegate_to=localhost) runs it; not for a module run over SSH on another host.
 author:
   - fleetota.cloud developers (@fleetota)
 extends_documentation_fragment:
@@ -325,7 +331,7 @@ summary:
 aborted:
   description:
     - Why the task stopped early, and what it canceled and still waited for; null when it did not stop.
-    - Set when O(max_failures) was passed, or a SIGTERM or SIGINT interrupted the task.
+    - Set when O(max_failures) was passed, a SIGTERM or SIGINT interrupted the task, or the C(ansible-playbook) that ran it was gone.
   returned: always, when the input was valid
   type: str
   sample: "max_failures (10% of 40 devices = 4) passed: 5 device(s) ended failed or timed_out; 12 pending upgrade(s) canceled, 3 device(s)
@@ -346,6 +352,7 @@ api_calls:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.fleetota.cloud.plugins.module_utils._controller import ControllerWatch
 from ansible_collections.fleetota.cloud.plugins.module_utils._engine import OFFLINE_CHOICES, OFFLINE_FAIL, StopOnSignals, UpgradeRun
 from ansible_collections.fleetota.cloud.plugins.module_utils._module import connection_argument_spec, run_with_client
 
@@ -393,7 +400,8 @@ def main():
             offline=params['offline'],
         )
         # SIGTERM (an AWX job canceled) or SIGINT while waiting: the run cancels what is pending and reports every device.
-        with StopOnSignals(run.interrupt):
+        # So it does when ansible-playbook is gone (killed with SIGKILL, as ansible-runner cancels a job): nobody waits any more.
+        with StopOnSignals(run.interrupt), ControllerWatch(run.interrupt):
             return run.run(check_mode=module.check_mode)
 
     run_with_client(module, action)

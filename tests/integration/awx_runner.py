@@ -20,6 +20,7 @@ import signal
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 import types
 
@@ -132,13 +133,14 @@ class Job:
         self.thread = None
         self.seconds = None
         self._start = None
+        self._cancel = threading.Event()
 
     def start(self, check=False):
         cmdline = '--check' if check else None
         self._start = time.monotonic()
         self.thread, self.runner = ansible_runner.run_async(
             private_data_dir=str(self.root), playbook=self.playbook, ident=self.ident, envvars=self.envvars, extravars=self.extravars,
-            cmdline=cmdline, quiet=True, settings={'suppress_ansible_output': True})
+            cmdline=cmdline, quiet=True, settings={'suppress_ansible_output': True}, cancel_callback=self._cancel.is_set)
         return self
 
     def wait(self, timeout=1800):
@@ -191,6 +193,11 @@ class Job:
                     return event['pid']
             time.sleep(0.2)
         raise RuntimeError('ansible-playbook sent no job event within %s s' % timeout)
+
+    def cancel(self):
+        """Cancel the job as AWX does through ansible-runner: its cancel_callback answers true, and ansible-runner sends SIGKILL
+        to the process group of ansible-playbook (within its pexpect timeout, 5 s)."""
+        self._cancel.set()
 
     def terminate(self, signum=signal.SIGTERM):
         """Cancel the job the graceful way: SIGTERM to ansible-playbook (ansible-runner's own cancel is a SIGKILL of its

@@ -2,6 +2,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """AWX / Automation Controller without a controller: credential types, ansible-runner, job slicing."""
 
+import os
+import pathlib
+import signal
 import sys
 import time
 
@@ -240,3 +243,81 @@ def test_canceling_the_job_cancels_the_tasks_queued_for_offline_devices(emulator
         device = emulator.device(host, platform)
         assert device['firmware_version'] == before[host]['firmware_version'], device
         assert device['upgrade_count'] == before[host]['upgrade_count'], device
+
+
+def job_processes(marker):
+    """pid -> command line of the live processes whose command line holds `marker` (a path of the job's own)."""
+    found = {}
+    for entry in pathlib.Path('/proc').iterdir():
+        if entry.name.isdigit():
+            try:
+                words = (entry / 'cmdline').read_bytes().split(b'\0')
+            except OSError:
+                continue
+            command = ' '.join(word.decode('utf-8', 'replace') for word in words)
+            if marker in command:
+                found[int(entry.name)] = command
+    return found
+
+
+def enos_tasks(emulator):
+    counts = {}
+    for job in emulator.control('GET', '/enos/jobs'):
+        for status, count in job['tasks'].items():
+            counts[status] = counts.get(status, 0) + count
+    return counts
+
+
+@pytest.mark.skipif(not pathlib.Path('/proc/self/stat').exists(), reason='the controller watch reads /proc (Linux)')
+def test_ansible_runner_s_own_cancel_kills_ansible_playbook_and_the_module_still_cancels_what_is_queued(emulator, tmp_path):
+    """AWX cancels a job through ansible-runner: its cancel_callback answers true and ansible-runner sends SIGKILL to
+    ansible-playbook's process group, which neither ansible-core's workers nor the modules they run receive. Here without the
+    graceful_stop callback, during a wave with devices offline queued at EnOS (firmware_rollout_offline: queue) and slow
+    upgrades: the waiting firmware_upgrade notices that ansible-playbook is gone, cancels the queued tasks and exits; an hour
+    later, the devices back online, none got an upgrade it was not already getting, and no process of the job remains."""
+    platform = 'enos'
+    emulator.config(upgrade_seconds=300)   # the wave is still waiting when the job is canceled
+    (tmp_path / 'ansible.cfg').write_text('[defaults]\n')   # instead of the project's: no graceful_stop callback
+    remote_tmp = tmp_path / 'remote-tmp'                    # the modules' files, so their processes can be told apart
+    credential_env = awx_runner.injected_env(platform, dict(CONNECTIONS[platform], endpoint=emulator.url), files_dir=tmp_path)
+    inventory = awx_runner.inventory_update(tmp_path, collections_path(), credential_env)
+    offline = sorted(device['id'] for device in emulator.devices(platform) if not device['online'])
+    assert offline and set(offline) <= set(inventory)
+    extravars = dict(SURVEY_ANSWERS, firmware_rollout_waves='100%', firmware_rollout_offline='queue', firmware_rollout_poll_interval=30)
+    before = dict((device['id'], device) for device in emulator.devices(platform))
+    job = awx_runner.Job(tmp_path / 'job', collections_path(), credential_env, dict(inventory), extravars, groups=inventory.groups,
+                         envvars={'ANSIBLE_CONFIG': str(tmp_path / 'ansible.cfg'), 'ANSIBLE_REMOTE_TMP': str(remote_tmp)}).start()
+    try:
+        deadline = time.monotonic() + 300
+        while not any(device['upgrading'] for device in emulator.devices(platform)):
+            assert time.monotonic() < deadline and job.thread.is_alive(), job.stdout()[-3000:]
+            time.sleep(0.5)
+        assert job_processes(str(remote_tmp)), 'no module of the job is running'
+        queued = enos_tasks(emulator).get('init', 0)
+        assert queued > 0, emulator.control('GET', '/enos/jobs')    # the offline devices' tasks wait at EnOS for them to reconnect
+        job.cancel()
+        job.wait(120)
+        assert job.status == 'canceled'
+        # A state wait, not a timing: the module notices within seconds, then cancels.
+        deadline = time.monotonic() + 60
+        while enos_tasks(emulator).get('init', 0):
+            assert time.monotonic() < deadline, 'the queued tasks were never canceled: %s' % emulator.control('GET', '/enos/jobs')
+            time.sleep(0.5)
+        assert enos_tasks(emulator).get('canceled', 0) >= queued
+        # then the module exits, and its worker with it: nothing of the job is left (the worker's command line holds the job's paths)
+        while job_processes(str(tmp_path)):
+            assert time.monotonic() < deadline, 'processes of the job remain: %s' % job_processes(str(tmp_path))
+            time.sleep(0.5)
+    finally:
+        for pid in job_processes(str(tmp_path)):     # a failed test leaves no module waiting for an hour
+            os.kill(pid, signal.SIGKILL)
+    getting = dict((device['id'], device['upgrade_count']) for device in emulator.devices(platform))
+    emulator.control('POST', '/clock', {'advance': 3600})
+    emulator.set_devices(offline, platform=platform, online=True)
+    emulator.control('POST', '/clock', {'advance': 3600})
+    for device in emulator.devices(platform):
+        assert device['upgrade_count'] == getting[device['id']], device          # no upgrade started after the cancel
+        assert device['upgrade_count'] <= before[device['id']]['upgrade_count'] + 1, device
+    for host in offline:
+        device = emulator.device(host, platform)
+        assert (device['firmware_version'], device['upgrade_count']) == (before[host]['firmware_version'], before[host]['upgrade_count']), device
