@@ -6,6 +6,8 @@ What every platform does the same way is said once here, run once per platform t
 Behaviour only one vendor has: test_<platform>_modules.py.
 """
 
+import time
+
 import pytest
 
 from conftest import run_bad_input, task  # pylint: disable=import-error
@@ -350,14 +352,21 @@ def test_firmware_cancel_cancels_what_is_pending_and_says_so_per_device(platform
     ids = platform.online(emulator, 2, product=platform.one_job_product)
     emulator.config(upgrade_seconds=30)          # still upgrading when the cancel comes
     emulator.set_devices([ids[0]], platform=platform.name, online=False)
-    cancel = dict(devices=ids, jobs="{{ started.jobs }}")
-    run = playbook([task(UPGRADE, register='started', devices=ids, version='latest', offline='queue', wait=False),
-                    dict(task(CANCEL, register='check', **cancel), check_mode=True),
+    started = playbook([task(UPGRADE, register='started', devices=ids, version='latest', offline='queue', wait=False)],
+                       keep=('started',), connection=conn()).data['started']
+    # The online device must be past the point where a vendor still holds its task as pushed but not running (EnOS:
+    # 'published' for the first 10% of the upload): a state to wait for, on a machine of any speed.
+    deadline = time.monotonic() + 60
+    while not (platform.device(emulator, ids[1])['phase'] != 'uploading' or platform.device(emulator, ids[1])['upload_position'] > 20):
+        assert time.monotonic() < deadline, platform.device(emulator, ids[1])
+        time.sleep(0.2)
+    cancel = dict(devices=ids, jobs=started['jobs'])
+    run = playbook([dict(task(CANCEL, register='check', **cancel), check_mode=True),
                     task(CANCEL, register='cancel', **cancel),
                     task(CANCEL, register='again', **cancel),
                     task(CANCEL, register='ghost', devices=[ids[1], platform.unknown_device])],
-                   keep=('started', 'check', 'cancel', 'again', 'ghost'), connection=conn())
-    data = run.data
+                   keep=('check', 'cancel', 'again', 'ghost'), connection=conn())
+    data = dict(run.data, started=started)
     assert data['ghost']['failed'] is True and platform.unknown_device in data['ghost']['msg'] and 'nothing was canceled' in data['ghost']['msg']
     for name in ('check', 'cancel', 'again'):
         assert data[name]['failed'] is False, data[name]
