@@ -18,7 +18,7 @@ description:
     (C(CancelOTATaskByDevice); given O(jobs), C(CancelOTATaskByJob)).
   - Magewell and Tuya document no cancel and keep no upgrade for later (an offline device is refused, not queued), so there nothing is
     sent; each device is reported as it is, V(not_cancelable) when it is upgrading (the upgrade runs to its end), V(nothing_pending)
-    otherwise, and RV(changed) is false.
+    otherwise, and the task reports no change.
   - A cancel request whose answer is lost is never taken for done; the tasks are read again and their state decides.
   - Idempotent, so a second run finds V(nothing_pending).
   - Unknown device ids fail the task before anything is sent.

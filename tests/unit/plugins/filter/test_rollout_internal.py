@@ -68,7 +68,8 @@ def test_every_step_runs_its_function_of_plugin_utils():
 def test_an_unknown_step_is_refused_by_name_with_the_steps_there_are(step):
     with pytest.raises(AnsibleFilterError) as exc:
         rollout_internal({}, step)
-    assert 'unknown step %r, expected one of plan, record, wave_max_failures, stop_reason, finish, cancel_candidates, canceled, summary, by_host' % (step,) in str(exc.value)
+    steps = 'plan, record, wave_max_failures, stop_reason, finish, cancel_candidates, canceled, summary, by_host'
+    assert 'unknown step %r, expected one of %s' % (step, steps) in str(exc.value)
 
 
 def test_the_plan_takes_the_wave_limit_and_min_finished_and_refuses_bad_ones_by_name():
