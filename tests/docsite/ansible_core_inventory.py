@@ -18,6 +18,7 @@ LABELS = [
     ('std:label', 'ansible_configuration_settings', 'reference_appendices/config.html#ansible-configuration-settings', 'Ansible Configuration Settings'),
     ('std:label', 'common_return_values', 'reference_appendices/common_return_values.html#common-return-values', 'Return Values'),
     ('std:label', 'action_plugins', 'plugins/action.html#action-plugins', 'Action plugins'),
+    ('std:label', 'callback_plugins', 'plugins/callback.html#callback-plugins', 'Callback plugins'),
 ] + [
     ('std:envvar', name, 'reference_appendices/config.html#envvar-%s' % name, '-')
     for name in ('ANSIBLE_CACHE_PLUGIN', 'ANSIBLE_CACHE_PLUGIN_CONNECTION', 'ANSIBLE_CACHE_PLUGIN_PREFIX', 'ANSIBLE_CACHE_PLUGIN_TIMEOUT')
