@@ -119,6 +119,8 @@ stage_ee() {
 stage_benchmark() {
     log "benchmark smoke run (30 devices): the benchmark still works; its figures are not judged here"
     (cd "$work" && python "$repo/tests/benchmark/rollout_benchmark.py" --devices 30 --naive-devices 5 --json "$results/benchmark-smoke.json")
+    log "stop benchmark smoke run (30 devices, EnOS): a bad image's rollout stops and nothing is installed after; figures not judged"
+    (cd "$work" && python "$repo/tests/benchmark/stop_benchmark.py" --devices 30 --platform enos --json "$results/stop-smoke.json")
 }
 
 stage_lint() {
