@@ -61,6 +61,12 @@ def collections_path():
     return explicit or os.environ['ANSIBLE_COLLECTIONS_PATH']
 
 
+# Test files that drive the clients directly import them from the collection under test (the path scripts/setup.sh or
+# FLEETOTA_TEST_COLLECTIONS_PATH names): conftest is imported first, so they import as any module does.
+if os.environ.get('FLEETOTA_TEST_COLLECTIONS_PATH') or os.environ.get('ANSIBLE_COLLECTIONS_PATH'):
+    sys.path.insert(0, collections_path())
+
+
 class Emulator:
     def __init__(self, server):
         self.server = server
@@ -119,14 +125,27 @@ def private_cache_home(tmp_path, monkeypatch):
     monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'xdg-cache'))
 
 
-def own_emulator(**options):
-    """A test module's own emulator, for client tests that need another fleet or other credentials than the shared
-    one; use it as `yield from own_emulator(...)` in a module-scoped fixture."""
-    server = EmulatorServer(quiet=True, **options).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def own_emulator(after_reset=None, **options):
+    """A test module's own emulator, for client tests that need another fleet or other credentials than the shared one:
+    `server, emu = own_emulator(devices=30, ...)` at module level gives the module-scoped fixture `server` and the
+    per-test fixture `emu` (the same server reset to its seed, then `after_reset(server)`)."""
+
+    @pytest.fixture(scope='module', name='server')
+    def server_fixture():
+        server = EmulatorServer(quiet=True, **options).start()
+        try:
+            yield server
+        finally:
+            server.stop()
+
+    @pytest.fixture(name='emu')
+    def emu_fixture(server):
+        reset(server)
+        if after_reset is not None:
+            after_reset(server)
+        return server
+
+    return server_fixture, emu_fixture
 
 
 def reset(server):

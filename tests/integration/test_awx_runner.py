@@ -20,7 +20,6 @@ SURVEY_ANSWERS = dict((question['variable'], question['default']) for question i
 
 
 def client_module():
-    sys.path.insert(0, collections_path())
     from ansible_collections.fleetota.cloud.plugins.module_utils import _connection  # pylint: disable=import-outside-toplevel
     return _connection
 

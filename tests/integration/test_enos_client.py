@@ -5,7 +5,6 @@ signature and token rules, pagination, job de-duplication, lost answers on job c
 
 import collections
 import json
-import sys
 import time
 import uuid
 from urllib.parse import parse_qs
@@ -13,17 +12,16 @@ from urllib.parse import parse_qs
 import pytest
 import requests
 
-from conftest import ENOS_APP_KEY, ENOS_ORG, ENOS_SECRET, collections_path  # pylint: disable=import-error
+from conftest import ENOS_APP_KEY, ENOS_ORG, ENOS_SECRET  # pylint: disable=import-error
 
-sys.path.insert(0, collections_path())
 
 # pylint: disable=wrong-import-position,import-error
-from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client  # noqa: E402
-from ansible_collections.fleetota.cloud.plugins.module_utils._engine import UpgradeRun  # noqa: E402
-from ansible_collections.fleetota.cloud.plugins.module_utils._errors import AuthError, ConfigError, OutcomeUnknownError  # noqa: E402
-from ansible_collections.fleetota.cloud.plugins.module_utils._platforms import enos  # noqa: E402
-from ansible_collections.fleetota.cloud.plugins.module_utils._signing import enos_signed_headers, enos_token_encryption  # noqa: E402
-from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy  # noqa: E402
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client
+from ansible_collections.fleetota.cloud.plugins.module_utils._engine import UpgradeRun
+from ansible_collections.fleetota.cloud.plugins.module_utils._errors import AuthError, ConfigError, OutcomeUnknownError
+from ansible_collections.fleetota.cloud.plugins.module_utils._platforms import enos
+from ansible_collections.fleetota.cloud.plugins.module_utils._signing import enos_signed_headers, enos_token_encryption
+from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy
 
 TOKEN_GET = 'POST /apim-token-service/v2.0/token/get'
 TOKEN_REFRESH = 'POST /apim-token-service/v2.0/token/refresh'

@@ -73,11 +73,8 @@ def test_two_runs_at_once_upgrade_each_device_once(emulator, tmp_path):
 def test_runs_on_two_controllers_stand_down_for_the_older_job(emulator):
     """No shared lock (two controllers): both clients pass the "running job?" check and create a job each. After starting,
     each looks at the devices' tasks; the one whose task is not the one running (or the younger one) cancels its own."""
-    import sys  # pylint: disable=import-outside-toplevel
     import threading  # pylint: disable=import-outside-toplevel
 
-    from conftest import collections_path  # pylint: disable=import-error,import-outside-toplevel
-    sys.path.insert(0, collections_path())
     # pylint: disable=import-error,import-outside-toplevel
     from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client
     from ansible_collections.fleetota.cloud.plugins.module_utils._models import StartResult

@@ -3,34 +3,22 @@
 """Writes whose answer is lost, late or unreadable: never repeated, reported as unknown (Magewell client and the
 transport, against the emulator)."""
 
-import sys
 import time
 
 import pytest
 
-from conftest import collections_path, own_emulator, reset  # pylint: disable=import-error
+from conftest import own_emulator  # pylint: disable=import-error
 
-sys.path.insert(0, collections_path())
-
-# pylint: disable=wrong-import-position
-from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client  # noqa: E402
-from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ApiError, OutcomeUnknownError  # noqa: E402
-from ansible_collections.fleetota.cloud.plugins.module_utils._models import StartResult  # noqa: E402
-from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy  # noqa: E402
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client
+from ansible_collections.fleetota.cloud.plugins.module_utils._errors import ApiError, OutcomeUnknownError
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy
 
 PASSWORD = 'unit-Mw-secret-5c'
 UPGRADE = 'POST /sc_cloud/upgrade/start'
 
 
-@pytest.fixture(scope='module')
-def server():
-    yield from own_emulator(devices=30, seed=5, upgrade_seconds=0.3, offline_ratio=0.0, magewell_password=PASSWORD)
-
-
-@pytest.fixture
-def emu(server):
-    reset(server)
-    return server
+server, emu = own_emulator(devices=30, seed=5, upgrade_seconds=0.3, offline_ratio=0.0, magewell_password=PASSWORD)
 
 
 def control(emu, method, path, body=None):

@@ -5,18 +5,12 @@ token refresh and cache, pagination, the firmware object quirk, thread-safe coun
 
 import os
 import stat
-import sys
 import time
 
 import pytest
 import requests
 
-from conftest import collections_path  # pylint: disable=import-error
-
-# The collection as a plain package from its path, as test_enos_client.py does (one way for every test of a worker).
-sys.path.insert(0, collections_path())
-
-# pylint: disable=wrong-import-position
+# The collection as a plain package from its path (conftest puts it on sys.path), as test_enos_client.py does.
 from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import AuthError
 from ansible_collections.fleetota.cloud.plugins.module_utils._signing import tuya_legacy_sign, tuya_sign, tuya_string_to_sign

@@ -6,37 +6,26 @@ signatures, nonces and clocks, paging, the device cache, throttling, job de-dupl
 import json
 import os
 import stat
-import sys
 import time
 
 import pytest
 
-from conftest import collections_path, own_emulator, reset  # pylint: disable=import-error
+from conftest import own_emulator, reset  # pylint: disable=import-error
 
-sys.path.insert(0, collections_path())
-
-# pylint: disable=wrong-import-position
-from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client  # noqa: E402
-from ansible_collections.fleetota.cloud.plugins.module_utils._signing import iotcore_signed_query  # noqa: E402
-from ansible_collections.fleetota.cloud.plugins.module_utils._errors import AuthError, RateLimitError  # noqa: E402
-from ansible_collections.fleetota.cloud.plugins.module_utils._models import Progress, StartResult  # noqa: E402
-from ansible_collections.fleetota.cloud.plugins.module_utils._platforms import tuya_iotcore as iot  # noqa: E402
-from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy  # noqa: E402
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client
+from ansible_collections.fleetota.cloud.plugins.module_utils._signing import iotcore_signed_query
+from ansible_collections.fleetota.cloud.plugins.module_utils._errors import AuthError, RateLimitError
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import Progress, StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._platforms import tuya_iotcore as iot
+from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy
 
 SECRET = 'unit-secret-9f3e'
 AK = 'fleetota-iotcore-ak'
 
 
-@pytest.fixture(scope='module')
-def server():
-    yield from own_emulator(devices=40, seed=3, upgrade_seconds=1.0, offline_ratio=0.1, tuya_iotcore_secret_key=SECRET)
-
-
-@pytest.fixture
-def emu(server):
-    reset(server)
-    server.state.options['tuya_iotcore'].update(casing='camel', qps_scale=0)   # throttling has its own test
-    return server
+server, emu = own_emulator(devices=40, seed=3, upgrade_seconds=1.0, offline_ratio=0.1, tuya_iotcore_secret_key=SECRET,
+                           # throttling has its own test
+                           after_reset=lambda server: server.state.options['tuya_iotcore'].update(casing='camel', qps_scale=0))
 
 
 def client_for(emu, retry=None, **options):

@@ -21,11 +21,10 @@ class Platform:
     required = ()                 # connection options without which nothing is sent
     wrong_credentials = {}        # overrides that the cloud refuses
     wrong_credentials_words = ()  # what the error names
-    inventory_secret_env = None   # the variable the inventory reads the secret from
+    inventory_secret_env = 'FLEETOTA_SECRET_KEY'   # the variable the inventory reads the secret from
     inventory_refusal_words = ()
     fail_words = ''               # in the message of a device whose upgrade fails
     hang_words = ''               # in the message of an upgrade that hangs
-    offline = ('failed', 'offline', 60)   # (status, words, wait_timeout) of an offline device
     one_job_product = None        # devices of this product share one upgrade request (None: any)
     # The vendor keeps upgrades for offline devices queued until they reconnect, and cancels what has not started (EnOS, IoT Core).
     # False: it refuses offline devices and has no cancel (Magewell, Tuya).
@@ -34,6 +33,12 @@ class Platform:
     unknown_firmware_id = '99999'   # None: firmware ids are not account-wide
     auth_request = None           # stats key of the login/token request
     cannot = {}
+
+    @property
+    def offline(self):
+        """(status, words, wait_timeout) of a device offline at the start with offline=fail: the vendor refuses it; one that
+        would queue it (and install it whenever it reconnects) is sent nothing."""
+        return ('failed', 'offline at start: nothing sent (offline=fail)' if self.queues_and_cancels else 'offline', 60)
 
     def connection(self, emulator, tmp_path, **overrides):
         return dict(emulator.connection(self.name), **overrides)

@@ -19,11 +19,9 @@ class Enos(Platform):
     required = ('secret_key', 'org_id')
     wrong_credentials = {'secret_key': 'Wr0ng-Secret-91b3'}
     wrong_credentials_words = ('check secret_key', 'EnOS code 1003', ENOS_APP_KEY)
-    inventory_secret_env = 'FLEETOTA_SECRET_KEY'
     inventory_refusal_words = ('check secret_key', 'EnOS code 1003')
     fail_words = 'the upgrade task failed: failed to write firmware'
     hang_words = 'upgrading 20% (download)'
-    offline = ('failed', 'offline at start: nothing sent (offline=fail)', 4)
     one_job_product = 'BXwU4kMk'
     unknown_firmware_id = 'fw-nope'
     auth_request = 'POST /apim-token-service/v2.0/token/get'

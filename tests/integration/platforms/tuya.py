@@ -19,7 +19,6 @@ class Tuya(Platform):
     required = ('secret_key',)
     wrong_credentials = {'secret_key': 'Wr0ng-Tuya-Secret-77aa'}
     wrong_credentials_words = ('sign invalid', 'secret_key', TUYA_ACCESS_ID)
-    inventory_secret_env = 'FLEETOTA_SECRET_KEY'
     inventory_refusal_words = ('sign invalid', 'secret_key')
     fail_words = 'upgrade_status 4'
     hang_words = 'upgrading 20%'

@@ -16,11 +16,9 @@ class TuyaIotCore(Platform):
     required = ('secret_key', 'access_key')
     wrong_credentials = {'secret_key': 'Wr0ng-Iot-Secret-5e1'}
     wrong_credentials_words = ('SignatureDoesNotMatch', 'fleetota-iotcore-ak')
-    inventory_secret_env = 'FLEETOTA_SECRET_KEY'
     inventory_refusal_words = ('SignatureDoesNotMatch',)
     fail_words = 'installing the firmware failed'
     hang_words = 'in_progress'
-    offline = ('failed', 'offline at start: nothing sent (offline=fail)', 60)
     CREATE = 'CreateOTAStaticUpgradeJob'
     queues_and_cancels = True
     cannot = {
