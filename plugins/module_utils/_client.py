@@ -127,3 +127,49 @@ class PlatformClient:
                 results[device.id] = CancelResult(CancelResult.NOTHING_PENDING, '%s queues no upgrade for later: nothing is pending '
                                                   'for this device' % self.platform)
         return results
+
+
+class TaskWords:
+    """How a vendor whose upgrades are jobs of per-device tasks (EnOS, IoT Core) names things, for task_cancel_result."""
+
+    def __init__(self, vendor, status, running, cancelable, running_label, progress, rule):
+        self.vendor = vendor                # 'EnOS'
+        self.status = status                # task -> its status, normalized
+        self.running = running              # the status of a task whose upgrade runs on the device
+        self.cancelable = cancelable        # the statuses the vendor cancels
+        self.running_label = running_label  # how a running task is named in a message
+        self.progress = progress            # task -> ' (40%)' or ''
+        self.rule = rule                    # what the vendor cancels, in words
+
+
+def task_cancel_result(device_id, by_job, canceled, failures, check, jobs, words):
+    """One device's CancelResult from its tasks (job id -> task, the last read of them) and what this call canceled:
+    `canceled` holds (job id, device id) pairs, `failures` maps them to why a cancel failed."""
+    done, running, pending = [], [], []
+    for job_id in sorted(by_job):
+        status = words.status(by_job[job_id])
+        if (job_id, device_id) in canceled:
+            done.append(job_id)
+        elif status == words.running:
+            running.append(job_id)
+        elif status in words.cancelable:
+            pending.append(job_id)
+    if check:
+        done, pending = pending, []
+    vendor, verb = words.vendor, 'would be canceled' if check else 'canceled'
+    note = '; its pending task in %s job %s %s' % (vendor, ', '.join(done), verb) if done else ''
+    if running:
+        job_id = running[0]
+        return CancelResult(CancelResult.NOT_CANCELABLE, 'the upgrade is under way on the device (%s job %s, %s%s): %s%s' % (
+            vendor, job_id, words.running_label, words.progress(by_job[job_id]), words.rule, note), job=job_id)
+    if pending:
+        why = '; '.join(failures.get((job_id, device_id)) or '%s job %s still shows the task waiting' % (vendor, job_id) for job_id in pending)
+        return CancelResult(CancelResult.NOT_CANCELABLE, 'its pending task in %s job %s could not be canceled (%s): %s may still push it '
+                                                         'when the device is online' % (vendor, ', '.join(pending), why, vendor), job=pending[0])
+    if done:
+        return CancelResult(CancelResult.CANCELED, 'the pending upgrade task in %s job %s %s' % (vendor, ', '.join(done), verb), job=done[0])
+    ended = ', '.join('job %s: %s' % (job_id, words.status(by_job[job_id])) for job_id in sorted(by_job))
+    if ended:
+        return CancelResult(CancelResult.NOTHING_PENDING, 'nothing is pending for this device in %s (its task ended: %s)' % (vendor, ended))
+    where = '%s job %s' % (vendor, ', '.join(jobs)) if jobs else 'any %s job' % vendor
+    return CancelResult(CancelResult.NOTHING_PENDING, 'nothing is pending for this device in %s' % where)

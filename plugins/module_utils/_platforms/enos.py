@@ -21,7 +21,7 @@ import math
 import time
 import uuid
 
-from ansible_collections.fleetota.cloud.plugins.module_utils._client import PlatformClient
+from ansible_collections.fleetota.cloud.plugins.module_utils._client import PlatformClient, TaskWords, task_cancel_result
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     ApiError,
     AuthError,
@@ -29,7 +29,7 @@ from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     FleetotaError,
     OutcomeUnknownError,
 )
-from ansible_collections.fleetota.cloud.plugins.module_utils._models import CancelResult, Device, Firmware, Progress, StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
 from ansible_collections.fleetota.cloud.plugins.module_utils._pacing import RetryBudget, doubling_pauses
 from ansible_collections.fleetota.cloud.plugins.module_utils._signing import enos_signed_headers, enos_token_encryption
 
@@ -113,6 +113,9 @@ DEVICE_PROJECTION = ['deviceKey', 'deviceName', 'productKey', 'productName', 'st
 TASK_ACTIVE = ('init', 'published', 'upgrading')
 # Documented (cancelTask, 24620): only these can be canceled; an upgrading task runs to its end.
 TASK_CANCELABLE = ('init', 'published')
+TASK_WORDS = TaskWords('EnOS', lambda task: str(task.get('status') or '').lower(), 'upgrading', TASK_CANCELABLE, 'task upgrading',
+                       lambda task: ' (%s%%)' % task['progress'] if isinstance(task.get('progress'), int) and task['progress'] >= 0 else '',
+                       'EnOS cancels only init or published tasks')
 TASK_SUCCEEDED = ('succeed', 'success', 'succeeded')
 TASK_FAILED = ('failed', 'fail')
 TASK_CANCELED = ('canceled', 'cancelled')
@@ -665,43 +668,10 @@ class EnosClient(PlatformClient):
                 unsure = self._send_cancels(again, failures)
                 for job_id, keys in again.items():
                     canceled.update((job_id, key) for key in keys if key not in unsure.get(job_id, ()) and (job_id, key) not in failures)
-        results = dict((key, self._cancel_result(key, tasks.get(key, {}), canceled, failures, check, jobs)) for key in ids)
+        results = dict((key, task_cancel_result(key, tasks.get(key, {}), canceled, failures, check, jobs, TASK_WORDS)) for key in ids)
         if jobs and not check:
             self._stop_finished(jobs, tasks, canceled)
         return results
-
-    def _cancel_result(self, key, by_job, canceled, failures, check, jobs):
-        """One device's CancelResult from its tasks (the last read of them) and what this call canceled."""
-        done, running, pending = [], [], []
-        for job_id in sorted(by_job):
-            status = str(by_job[job_id].get('status') or '').lower()
-            if (job_id, key) in canceled:
-                done.append(job_id)
-            elif status == 'upgrading':
-                running.append((job_id, by_job[job_id]))
-            elif status in TASK_CANCELABLE:
-                pending.append(job_id)
-        if check:
-            done, pending = pending, []
-        verb = 'would be canceled' if check else 'canceled'
-        note = '; its pending task in EnOS job %s %s' % (', '.join(done), verb) if done else ''
-        if running:
-            job_id, task = running[0]
-            percent = task.get('progress')
-            where = ' (%s%%)' % percent if isinstance(percent, int) and percent >= 0 else ''
-            return CancelResult(CancelResult.NOT_CANCELABLE, 'the upgrade is under way on the device (EnOS job %s, task upgrading%s): '
-                                                             'EnOS cancels only init or published tasks%s' % (job_id, where, note), job=job_id)
-        if pending:
-            why = '; '.join(failures.get((job_id, key)) or 'EnOS job %s still shows the task waiting' % job_id for job_id in pending)
-            return CancelResult(CancelResult.NOT_CANCELABLE, 'its pending task in EnOS job %s could not be canceled (%s): EnOS may still '
-                                                             'push it when the device is online' % (', '.join(pending), why), job=pending[0])
-        if done:
-            return CancelResult(CancelResult.CANCELED, 'the pending upgrade task in EnOS job %s %s' % (', '.join(done), verb), job=done[0])
-        ended = ', '.join('job %s: %s' % (job_id, by_job[job_id].get('status')) for job_id in sorted(by_job))
-        if ended:
-            return CancelResult(CancelResult.NOTHING_PENDING, 'nothing is pending for this device in EnOS (its task ended: %s)' % ended)
-        where = 'EnOS job %s' % ', '.join(jobs) if jobs else 'any EnOS job'
-        return CancelResult(CancelResult.NOTHING_PENDING, 'nothing is pending for this device in %s' % where)
 
     def _stop_finished(self, jobs, tasks, canceled):
         """Stop the jobs of `jobs` whose every task has ended (canceled included), so that nothing is pushed later."""

@@ -21,7 +21,7 @@ import time
 import uuid
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._cache import AccountCache, cache_path
-from ansible_collections.fleetota.cloud.plugins.module_utils._client import PlatformClient
+from ansible_collections.fleetota.cloud.plugins.module_utils._client import PlatformClient, TaskWords, task_cancel_result
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     ApiError,
     AuthError,
@@ -29,7 +29,7 @@ from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     OutcomeUnknownError,
     RateLimitError,
 )
-from ansible_collections.fleetota.cloud.plugins.module_utils._models import CancelResult, Device, Firmware, Progress, StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
 from ansible_collections.fleetota.cloud.plugins.module_utils._pacing import ActionPacer, RetryBudget
 from ansible_collections.fleetota.cloud.plugins.module_utils._signing import iotcore_signed_query
 from ansible_collections.fleetota.cloud.plugins.module_utils._versions import same_version
@@ -130,6 +130,11 @@ def field(obj, *names, **kwargs):
         if value is not None:
             return value
     return default
+
+
+TASK_WORDS = TaskWords('IoT Core', lambda task: str(field(task, 'TaskStatus', default='')).upper(), TASK_IN_PROGRESS, CANCELABLE_TASK_STATES,
+                       'IN_PROGRESS', lambda task: ' %s%%' % field(task, 'Progress') if field(task, 'Progress') not in (None, '') else '',
+                       'IoT Core cancels only tasks awaiting confirmation, queued or notified')
 
 
 def items_of(body, wrapper, element):
@@ -664,42 +669,7 @@ class TuyaIotCoreClient(PlatformClient):
                         canceled.add((job_id, name))
                     elif status in CANCELABLE_TASK_STATES and _round == 1:
                         pending.setdefault(job_id, set()).add(name)
-        return dict((name, self._cancel_result(name, tasks.get(name, {}), canceled, failures, check, jobs)) for name in names)
-
-    @staticmethod
-    def _cancel_result(name, by_job, canceled, failures, check, jobs):
-        """One device's CancelResult from its tasks (the last read of them) and what this call canceled."""
-        done, running, pending = [], [], []
-        for job_id in sorted(by_job):
-            status = str(field(by_job[job_id], 'TaskStatus', default='')).upper()
-            if (job_id, name) in canceled:
-                done.append(job_id)
-            elif status == TASK_IN_PROGRESS:
-                running.append((job_id, by_job[job_id]))
-            elif status in CANCELABLE_TASK_STATES:
-                pending.append(job_id)
-        if check:
-            done, pending = pending, []
-        verb = 'would be canceled' if check else 'canceled'
-        note = '; its pending task in IoT Core job %s %s' % (', '.join(done), verb) if done else ''
-        if running:
-            job_id, task = running[0]
-            percent = field(task, 'Progress')
-            where = ' %s%%' % percent if percent not in (None, '') else ''
-            return CancelResult(CancelResult.NOT_CANCELABLE, 'the upgrade is under way on the device (IoT Core job %s, IN_PROGRESS%s): IoT Core '
-                                                             'cancels only tasks awaiting confirmation, queued or notified%s' % (job_id, where, note),
-                                job=job_id)
-        if pending:
-            why = '; '.join(failures.get((job_id, name)) or 'job %s still shows the task waiting' % job_id for job_id in pending)
-            return CancelResult(CancelResult.NOT_CANCELABLE, 'its pending task in IoT Core job %s could not be canceled (%s): IoT Core may '
-                                                             'still push it when the device is online' % (', '.join(pending), why), job=pending[0])
-        if done:
-            return CancelResult(CancelResult.CANCELED, 'the pending upgrade task in IoT Core job %s %s' % (', '.join(done), verb), job=done[0])
-        ended = ', '.join('job %s: %s' % (job_id, field(by_job[job_id], 'TaskStatus')) for job_id in sorted(by_job))
-        if ended:
-            return CancelResult(CancelResult.NOTHING_PENDING, 'nothing is pending for this device in IoT Core (its task ended: %s)' % ended)
-        where = 'IoT Core job %s' % ', '.join(jobs) if jobs else 'any IoT Core job'
-        return CancelResult(CancelResult.NOTHING_PENDING, 'nothing is pending for this device in %s' % where)
+        return dict((name, task_cancel_result(name, tasks.get(name, {}), canceled, failures, check, jobs, TASK_WORDS)) for name in names)
 
     # -- wait -----------------------------------------------------------------------------------
 
