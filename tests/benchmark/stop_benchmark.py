@@ -7,11 +7,12 @@ Run on demand (never as a timed test), with the project's venv active (eval "$(s
 
     python tests/benchmark/stop_benchmark.py                          # 1,000 devices, every platform
     python tests/benchmark/stop_benchmark.py --devices 60 --platform enos --json out.json   # smoke
+    python tests/benchmark/stop_benchmark.py --waves 100% --platform enos --platform tuya_iotcore   # one wave: the abort inside it
 
 For each platform it starts the emulator with N devices (5% of them offline), makes the target image fail on 30% of
 the devices that need it (emulator behaviour ``fail``), and runs the firmware_rollout role as a user writes it
-(``roles:``, the connection in play-level module_defaults) with waves 1, 10%, 50%, 100%, a budget of 5% and the
-offline devices queued where the vendor queues (``firmware_rollout_offline: queue``). It reports:
+(``roles:``, the connection in play-level module_defaults) with waves 1, 10%, 50%, 100% (or --waves), a budget of 5% and
+the offline devices queued where the vendor queues (``firmware_rollout_offline: queue``). It reports:
 
 - the wave in which the rollout stopped, and why;
 - how many devices received the image (an upgrade started on them), in all and per wave;
@@ -71,7 +72,7 @@ def measure(platform, args, workdir):
             'name': 'Roll a bad image out', 'hosts': 'all', 'gather_facts': False,
             'module_defaults': {'group/fleetota.cloud.firmware': options},
             'roles': [{'role': 'fleetota.cloud.firmware_rollout', 'vars': {
-                'firmware_rollout_waves': WAVES, 'firmware_rollout_max_failures': BUDGET, 'firmware_rollout_offline': 'queue',
+                'firmware_rollout_waves': args.waves, 'firmware_rollout_max_failures': BUDGET, 'firmware_rollout_offline': 'queue',
                 'firmware_rollout_poll_interval': args.poll_interval, 'firmware_rollout_wait_timeout': args.wait_timeout}}]}])
         before = devices(emulator, platform)
         proc = subprocess.run(['ansible-playbook', '-i', str(inventory), str(play)], env=env, cwd=str(workdir),
@@ -140,8 +141,10 @@ def main():
     parser.add_argument('--upgrade-seconds', type=float, default=2.0, help='how long one emulated upgrade takes (default: %(default)s)')
     parser.add_argument('--poll-interval', type=float, default=1.0, help='firmware_rollout_poll_interval (default: %(default)s)')
     parser.add_argument('--wait-timeout', type=float, default=600.0, help='firmware_rollout_wait_timeout (default: %(default)s)')
+    parser.add_argument('--waves', default=','.join(str(wave) for wave in WAVES), help='firmware_rollout_waves (default: %(default)s)')
     parser.add_argument('--json', help='write the figures here (default: stop-<devices>.json in the current directory)')
     args = parser.parse_args()
+    args.waves = [int(wave) if wave.isdigit() else wave for wave in args.waves.replace(' ', '').split(',') if wave]
     if args.devices < 20:
         parser.error('--devices must be at least 20, got %d' % args.devices)
     results = {}
@@ -152,7 +155,7 @@ def main():
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
     figures = dict(provenance(script='tests/benchmark/stop_benchmark.py'), failing_share=FAILING_SHARE, offline_ratio=OFFLINE_RATIO,
-                   budget=BUDGET, waves=WAVES, platforms=results)
+                   budget=BUDGET, waves=args.waves, platforms=results)
     show(results)
     out = pathlib.Path(args.json or 'stop-%d.json' % args.devices)
     out.write_text(json.dumps(figures, indent=1, sort_keys=True))
