@@ -676,8 +676,8 @@ class EnosClient(PlatformClient):
     def _stop_finished(self, jobs, tasks, canceled):
         """Stop the jobs of `jobs` whose every task has ended (canceled included), so that nothing is pushed later."""
         for job_id in jobs:
-            active = [key for key, by_job in tasks.items() if job_id in by_job and (job_id, key) not in canceled
-                      and str(by_job[job_id].get('status') or '').lower() in TASK_ACTIVE]
+            active = [key for key, by_job in tasks.items()
+                      if job_id in by_job and (job_id, key) not in canceled and str(by_job[job_id].get('status') or '').lower() in TASK_ACTIVE]
             if active:
                 continue
             try:
