@@ -134,8 +134,8 @@ options:
       - How many times a device whose upgrade ended V(failed) or V(timed_out) is started again. Only devices whose upgrade ran (seen upgrading,
         or reported failed by the vendor) are retried; one the vendor refused, or whose request's outcome is unknown, is not.
       - With O(platform=tuya_iotcore), IoT Core retries by itself (the job's C(RetryCount) and C(RetryInterval)) when O(retries) is 1, 2 or 5
-        and O(retry_delay) 0, 10, 30, 60 or 1440 minutes. Otherwise the task does it: after O(retry_delay) it reads the device again and, if
-        it is idle and not at the target, starts it again (one request for all the devices that failed together; with O(platform=enos),
+        and O(retry_delay) 0, 10, 30, 60 or 1440 minutes. Otherwise the task does it. After O(retry_delay) it reads the device again and, if
+        it is idle and not at the target, starts it again (one request for all the devices that failed together, and with O(platform=enos)
         C(retryTask) in the run's own job). One upgrading again is waited for, one at the target has succeeded.
       - A retry is sent only if it fits in O(wait_timeout); a device left without its retry says so. RV(devices[].attempts) counts the upgrade
         requests sent for each device, the vendor's own retries included where it reports them.
