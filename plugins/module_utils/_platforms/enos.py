@@ -111,6 +111,8 @@ DEVICE_PROJECTION = ['deviceKey', 'deviceName', 'productKey', 'productName', 'st
 
 # ASSUMPTION (vendor notes B.5): the TaskInfo.status values; the list was cut off in every copy of the docs.
 TASK_ACTIVE = ('init', 'published', 'upgrading')
+# Pushed to the device: its upgrade has begun there (published: the download has started; upgrading: past it).
+TASK_PUSHED = ('published', 'upgrading')
 # Documented (cancelTask, 24620): only these can be canceled; an upgrading task runs to its end.
 TASK_CANCELABLE = ('init', 'published')
 TASK_WORDS = TaskWords('EnOS', lambda task: str(task.get('status') or '').lower(), 'upgrading', TASK_CANCELABLE, 'task upgrading',
@@ -537,8 +539,9 @@ class EnosClient(PlatformClient):
 
     def _stand_down(self, firmware, job_id, device_ids):
         """After our job started: a device whose upgrade to this firmware another job runs (a run on another controller that passed
-        the same check at the same time) is canceled in ours and waited for in theirs. Of two tasks not yet upgrading, the older
-        one stays. Returns id -> StartResult for the devices that stood down."""
+        the same check at the same time) is canceled in ours and waited for in theirs. A task already pushed to the device
+        (published or upgrading) stays: canceling it would drop a download under way and start the device over with the other
+        job. Of two tasks not yet pushed, the older one stays. Returns id -> StartResult for the devices that stood down."""
         mine, others = {}, {}
         for batch in chunks(device_ids, EXPRESSION_KEYS):
             expression = '%s and toVersion=%s' % (in_expression('deviceKey', batch), quote(firmware.version, 'version'))
@@ -553,11 +556,11 @@ class EnosClient(PlatformClient):
         yielded = {}
         for device_id in device_ids:
             ours = mine.get(device_id)
-            if ours is None or str(ours.get('status')).lower() == 'upgrading' or not others.get(device_id):
+            if ours is None or str(ours.get('status')).lower() in TASK_PUSHED or not others.get(device_id):
                 continue
-            ranked = sorted(others[device_id], key=lambda task: (str(task.get('status')).lower() != 'upgrading', _task_order(task)))
+            ranked = sorted(others[device_id], key=lambda task: (str(task.get('status')).lower() not in TASK_PUSHED, _task_order(task)))
             theirs = ranked[0]
-            if str(theirs.get('status')).lower() == 'upgrading' or _task_order(theirs) < _task_order(ours):
+            if str(theirs.get('status')).lower() in TASK_PUSHED or _task_order(theirs) < _task_order(ours):
                 yielded[device_id] = str(theirs['jobId'])
         results = {}
         for device_id, other_job in sorted(yielded.items()):

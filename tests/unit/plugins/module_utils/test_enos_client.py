@@ -104,3 +104,32 @@ def test_task_progress(task, state, words):
     assert progress.state == state
     assert words in (progress.msg or progress.phase)
     assert progress.current_version == '1.0'
+
+
+class _Firmware:
+    version = '2.0.0'
+
+
+def _stand_down(tasks):
+    """EnosClient._stand_down over the given searchTask answer, with the cancel requests it sends recorded."""
+    from ansible_collections.fleetota.cloud.plugins.module_utils._platforms.enos import EnosClient  # pylint: disable=import-outside-toplevel
+    client = EnosClient.__new__(EnosClient)
+    canceled = []
+    client._search = lambda *args, **kwargs: list(tasks)  # pylint: disable=protected-access
+    client._cancel_tasks = lambda job_id, ids, **kwargs: canceled.append((job_id, list(ids)))  # pylint: disable=protected-access
+    client._track = lambda job_id, ids: None  # pylint: disable=protected-access
+    return client._stand_down(_Firmware(), 'job-young', ['dk1']), canceled  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize('ours, theirs, stays', [
+    ('published', 'init', True),       # ours is pushed: the device downloads it; never dropped for an older, unpushed task
+    ('init', 'published', False),      # theirs is pushed: ours stands down
+    ('init', 'init', False),           # neither pushed: the older one (theirs) stays
+    ('upgrading', 'init', True),
+])
+def test_a_task_already_pushed_to_the_device_never_stands_down(ours, theirs, stays):
+    tasks = [{'jobId': 'job-young', 'deviceKey': 'dk1', 'status': ours, 'createTime': 2},
+             {'jobId': 'job-old', 'deviceKey': 'dk1', 'status': theirs, 'createTime': 1}]
+    results, canceled = _stand_down(tasks)
+    assert (canceled == []) == stays, canceled
+    assert ('dk1' in results) == (not stays)
