@@ -231,12 +231,9 @@ def _device_keys() -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-def _cancel_tasks(state: EmulatorState) -> Response:
-    """cancelTask {deviceKeys}: cancel the init or published tasks of a running job.
-
-    ASSUMPTION: all or nothing; a key with a task past "published" refuses the whole call (24620), a key without a
-    task in this job is an invalid argument.
-    """
+def _task_action(state: EmulatorState, allowed: tuple[str, ...], code: int, refusal: str, act) -> Response:
+    """cancelTask / retryTask {deviceKeys} on a running job: every key's task must be in an `allowed` status, or the whole
+    call is refused with `code` (ASSUMPTION: all or nothing); a key without a task in this job is an invalid argument."""
     fleet = state.fleet
     book = store(state).book
     keys = _device_keys()
@@ -252,39 +249,27 @@ def _cancel_tasks(state: EmulatorState) -> Response:
                 raise EnosError(INVALID_ARGUMENT, f"Invalid Argument deviceKeys: device {key} has no task in job {job.id}")
             refresh(state, job, task, now)
             status = task_view(task)[0]
-            if status not in ("init", "published"):
-                raise EnosError(TASK_NOT_CANCELABLE, f"Only init or published tasks can be canceled: device {key} is {status}")
+            if status not in allowed:
+                raise EnosError(code, f"{refusal}: device {key} is {status}")
         for key in keys:
-            lifecycle.cancel(fleet, NAME, tasks[key], lifecycle.REASON_CANCELED, now)
+            act(job, tasks[key], now)
     return reply(None)
+
+
+def _cancel_tasks(state: EmulatorState) -> Response:
+    """cancelTask {deviceKeys}: cancel the init or published tasks of a running job (24620 otherwise)."""
+    return _task_action(state, ("init", "published"), TASK_NOT_CANCELABLE, "Only init or published tasks can be canceled",
+                        lambda job, task, now: lifecycle.cancel(state.fleet, NAME, task, lifecycle.REASON_CANCELED, now))
 
 
 def _retry_tasks(state: EmulatorState) -> Response:
-    """retryTask {deviceKeys}: failed tasks of a running job go back to init (pushed when their device is free).
+    """retryTask {deviceKeys}: failed tasks of a running job go back to init, pushed when their device is free (24621 otherwise)."""
 
-    ASSUMPTION: all or nothing, as cancelTask; a task that is not failed refuses the whole call (24621).
-    """
-    fleet = state.fleet
-    book = store(state).book
-    keys = _device_keys()
-    with fleet.lock, book.lock:
-        job = _job(state)
-        if not job.running:
-            raise EnosError(JOB_NOT_RUNNING)
-        now = state.clock()
-        tasks = dict((task.device_id, task) for task in job.tasks)
-        for key in keys:
-            task = tasks.get(key)
-            if task is None:
-                raise EnosError(INVALID_ARGUMENT, f"Invalid Argument deviceKeys: device {key} has no task in job {job.id}")
-            refresh(state, job, task, now)
-            status = task_view(task)[0]
-            if status != "failed":
-                raise EnosError(TASK_NOT_RETRYABLE, f"Only failed tasks can be retried: device {key} is {status}")
-        for key in keys:
-            lifecycle.retry(tasks[key], now)
-            refresh(state, job, tasks[key], now)
-    return reply(None)
+    def retry(job, task, now):
+        lifecycle.retry(task, now)
+        refresh(state, job, task, now)
+
+    return _task_action(state, ("failed",), TASK_NOT_RETRYABLE, "Only failed tasks can be retried", retry)
 
 
 def _delete_job(state: EmulatorState) -> Response:
