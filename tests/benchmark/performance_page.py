@@ -107,8 +107,14 @@ def section(result):
             ' (scaled)' if naive.get('scaled') else '', seconds(naive.get('seconds_for_all_hosts'))),
         '| `roles:` form / floor, with ansible-core\'s per-host argument validation | %s | %s |' % (
             ratio(roles.get('vs_floor')), seconds(roles.get('seconds'))),
-        '| `roles:` form / floor, without that validation | %s | validation %s |' % (
+        '| `roles:` form / floor, minus the validation\'s own task | %s | that task %s |' % (
             ratio(roles.get('vs_floor_without_validation')), seconds(roles.get('argument_validation_seconds'))),
+    ]
+    if 'unvalidated_vs_floor' in roles:
+        lines.append('| the same play with the validation off (`import_role`, `rolespec_validate: false`) / floor | %s | %s; '
+                     'the validation cost %s in all |' % (ratio(roles['unvalidated_vs_floor']), seconds(roles.get('unvalidated_seconds')),
+                                                           seconds(roles.get('validation_cost_seconds'))))
+    lines += [
         '| re-run after success | | %s, %s hosts changed |' % (seconds(roll.get('rerun_seconds')), count(roll.get('rerun_changed_hosts'))),
         '',
         'API calls of the rollout: %s' % count(roll.get('api_calls')),
