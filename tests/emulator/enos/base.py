@@ -17,8 +17,7 @@ from ..state import EmulatorState, json_response
 
 NAME = "enos"
 
-# Command-line options of this platform (--enos-<option>, EmulatorServer(enos_<option>=...)): name -> (default, help).
-OPTIONS = {
+OPTIONS = {  # --enos-<option> on the command line; see state.Platform
     "app_key": ("fleetota-app-key", "EnOS application key (appKey)"),
     "app_secret": ("fleetota-app-secret", "EnOS application secret (never printed)"),
     "org_id": ("o15700000000001", "EnOS organization id (orgId)"),

@@ -13,8 +13,7 @@ from ..state import EmulatorState, json_response
 
 NAME = "magewell"
 
-# Command-line options of this platform (--magewell-<option>, EmulatorServer(magewell_<option>=...)): name -> (default, help).
-OPTIONS = {
+OPTIONS = {  # --magewell-<option> on the command line; see state.Platform
     "user": ("Admin", "Magewell administrator user name"),
     "password": ("fleetota", "Magewell administrator password (clear text; the API expects its MD5)"),
 }

@@ -17,8 +17,7 @@ from ..state import EmulatorState, json_response
 
 NAME = "tuya"
 
-# Command-line options of this platform (--tuya-<option>, EmulatorServer(tuya_<option>=...)): name -> (default, help).
-OPTIONS = {
+OPTIONS = {  # --tuya-<option> on the command line; see state.Platform
     "client_id": ("fleetotaemuclient001", "Tuya Access ID (client_id) of the emulated cloud project"),
     "secret": ("fleetota-tuya-secret", "its Access Secret (env FLEETOTA_EMULATOR_TUYA_SECRET keeps it off the command line)"),
     "token_ttl": (7200.0, "seconds an access token lives (expire_time)"),

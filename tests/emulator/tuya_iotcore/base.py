@@ -17,8 +17,7 @@ from ..state import EmulatorState, get_state, json_response
 
 NAME = "tuya_iotcore"
 
-# Command-line options of this platform (--tuya-iotcore-<option>, EmulatorServer(tuya_iotcore_<option>=...)): name -> (default, help).
-OPTIONS = {
+OPTIONS = {  # --tuya-iotcore-<option> on the command line; see state.Platform
     "access_key": ("fleetota-iotcore-ak", "IoT Core AccessKeyId accepted"),
     "secret_key": ("fleetota-iotcore-secret", "its AccessKeySecret (prefer the env variable, to keep it off the command line)"),
     "casing": ("camel", "response key casing: camel (Tuya's JSON examples) or pascal (its tables)"),
