@@ -3,6 +3,7 @@
 """An in-memory platform for engine tests: devices advance one step per poll."""
 
 from ansible_collections.fleetota.cloud.plugins.module_utils._client import PlatformClient
+from ansible_collections.fleetota.cloud.plugins.module_utils._engine import UpgradeRun
 from ansible_collections.fleetota.cloud.plugins.module_utils._errors import OutcomeUnknownError
 from ansible_collections.fleetota.cloud.plugins.module_utils._models import CancelResult, Device, Firmware, Progress, StartResult
 
@@ -191,3 +192,26 @@ class FakeClock:
     def sleep(self, seconds):
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+# The engine tests' shorthands: a run over a fake platform and clock, its devices by id, a small mixed fleet.
+
+def make_run(platform, clock=None, **kwargs):
+    clock = clock or FakeClock()
+    kwargs.setdefault('poll_interval', 5)
+    kwargs.setdefault('wait_timeout', 600)
+    return UpgradeRun(platform, kwargs.pop('devices'), clock=clock, sleep=clock.sleep, **kwargs)
+
+
+def by_id(result):
+    return dict((entry['id'], entry) for entry in result['devices'])
+
+
+def fleet():
+    return FakePlatform([
+        device('old', '1.4.120'),
+        device('current', '1.6.201'),
+        device('newer', '1.7.5'),
+        device('hw_b', '1.4.120', hardware='B'),
+        device('other', '2.0.3', product='780'),
+    ], catalog())
