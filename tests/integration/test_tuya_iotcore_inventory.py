@@ -5,9 +5,9 @@
 
 
 from conftest import IOTCORE_SECRET, list_inventory, task  # pylint: disable=import-error
+from platforms.tuya_iotcore import ACCESS_KEY as AK  # pylint: disable=import-error
 
 P = 'tuya_iotcore'
-AK = 'fleetota-iotcore-ak'
 
 
 def inventory(emulator, tmp_path, raw=False, **options):

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The EnOS adapter of the shared behaviour suite (see base.py)."""
+"""The EnOS adapter of the shared behaviour suite (see base.py), and the helpers of the EnOS client tests."""
 
 import collections
 import hashlib
@@ -9,7 +9,35 @@ from urllib.parse import parse_qs
 
 from conftest import ENOS_APP_KEY, ENOS_ORG, ENOS_SECRET  # pylint: disable=import-error
 
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client  # pylint: disable=import-error
+from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy  # pylint: disable=import-error
+
 from .base import Platform
+
+
+def make_client(emulator, **overrides):
+    sleeps = []
+    client = create_client(emulator.connection('enos', **overrides), retry=RetryPolicy(attempts=3, backoff=0.01, sleep=sleeps.append))
+    client.sleeps = sleeps
+    return client
+
+
+def calls(emulator):
+    """Requests by 'METHOD resource action' from the emulator's log (the stats do not split by action)."""
+    counts = collections.Counter()
+    for entry in emulator.control('GET', '/log?limit=1000'):
+        action = parse_qs(entry['query']).get('action', [''])[0]
+        resource = '/'.join(entry['path'].split('/')[-2:]) if '/token/' in entry['path'] else entry['path'].rsplit('/', 1)[-1]
+        counts[('%s %s %s' % (entry['method'], resource.replace('/', ' '), action)).strip()] += 1
+    return counts
+
+
+def jobs(emulator):
+    return emulator.control('GET', '/enos/jobs')
+
+
+def scenario(emulator):
+    return emulator.scenarios('enos')
 
 
 class Enos(Platform):
@@ -43,9 +71,7 @@ class Enos(Platform):
     def writes(self, emulator):
         return dict((key, count) for key, count in self.actions(emulator).items() if key.split(' ')[-1] in self.WRITE_ACTIONS)
 
-    @staticmethod
-    def jobs(emulator):
-        return emulator.control('GET', '/enos/jobs')
+    jobs = staticmethod(jobs)
 
     def assert_nothing_written(self, emulator):
         assert self.writes(emulator) == {} and self.jobs(emulator) == []

@@ -1,21 +1,71 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The Tuya IoT Core (RPC) adapter of the shared behaviour suite (see base.py)."""
+"""The Tuya IoT Core (RPC) adapter of the shared behaviour suite (see base.py), and the helpers of the IoT Core client tests
+(their own emulator, with its own secret)."""
 
 import json
+import time
 
-from conftest import IOTCORE_SECRET  # pylint: disable=import-error
+from conftest import IOTCORE_SECRET, own_emulator  # pylint: disable=import-error
+
+from ansible_collections.fleetota.cloud.plugins.module_utils._connection import create_client  # pylint: disable=import-error
+from ansible_collections.fleetota.cloud.plugins.module_utils._signing import iotcore_signed_query  # pylint: disable=import-error
+from ansible_collections.fleetota.cloud.plugins.module_utils._transport import RetryPolicy  # pylint: disable=import-error
 
 from .base import Platform
+
+ACCESS_KEY = 'fleetota-iotcore-ak'      # the emulator's default AccessKeyId
+CLIENT_SECRET = 'unit-secret-9f3e'       # the client tests' emulator's secret
+
+
+def client_emulator():
+    """The client tests' own emulator: `server, emu = client_emulator()` at module level gives the fixtures (conftest.own_emulator)."""
+    return own_emulator(devices=40, seed=3, upgrade_seconds=1.0, offline_ratio=0.1, tuya_iotcore_secret_key=CLIENT_SECRET,
+                        # throttling has its own test
+                        after_reset=lambda server: server.state.options['tuya_iotcore'].update(casing='camel', qps_scale=0))
+
+
+def client_for(emu, retry=None, **options):
+    values = dict(platform='tuya_iotcore', endpoint=emu.url, access_key=ACCESS_KEY, secret_key=CLIENT_SECRET)
+    values.update(options)
+    return create_client(values, retry=retry or RetryPolicy(attempts=4, backoff=0.2))
+
+
+def stats(emu):
+    import requests  # pylint: disable=import-outside-toplevel
+    return requests.get(emu.url + '/_emulator/stats', timeout=10).json()['actions']
+
+
+def scenarios(emu):
+    return emu.state.platforms['tuya_iotcore'].facts(emu.state)
+
+
+def raw_call(emu, action, secret=CLIENT_SECRET, drop=(), nonce='n-%f' % time.time(), stamp=None, **params):
+    import requests  # pylint: disable=import-outside-toplevel
+    query = iotcore_signed_query('GET', action, params, ACCESS_KEY, secret, stamp if stamp is not None else time.time(), nonce)
+    if drop:
+        query = '&'.join(part for part in query.split('&') if part.split('=')[0] not in drop)
+    response = requests.get(emu.url + '/?' + query, timeout=10)
+    return response.status_code, response.json()
+
+
+def upgrade_set(emu, client, count):
+    ids = scenarios(emu)['outdated_online_devices']
+    devices = client.get_devices(ids)
+    product = devices[ids[0]].product
+    chosen = [devices[i] for i in ids if devices[i].product == product][:count]
+    target = scenarios(emu)['latest_by_product'][product]
+    firmware = next(fw for fw in client.list_firmware_pages(product=product) if fw.id == target['firmware_id'])
+    return chosen, firmware
 
 
 class TuyaIotCore(Platform):
     name = 'tuya_iotcore'
     secrets = (IOTCORE_SECRET,)
-    env = {'FLEETOTA_ACCESS_KEY': 'fleetota-iotcore-ak', 'FLEETOTA_SECRET_KEY': IOTCORE_SECRET}
+    env = {'FLEETOTA_ACCESS_KEY': ACCESS_KEY, 'FLEETOTA_SECRET_KEY': IOTCORE_SECRET}
     required = ('secret_key', 'access_key')
     wrong_credentials = {'secret_key': 'Wr0ng-Iot-Secret-5e1'}
-    wrong_credentials_words = ('SignatureDoesNotMatch', 'fleetota-iotcore-ak')
+    wrong_credentials_words = ('SignatureDoesNotMatch', ACCESS_KEY)
     inventory_refusal_words = ('SignatureDoesNotMatch',)
     fail_words = 'installing the firmware failed'
     hang_words = 'in_progress'
@@ -29,7 +79,7 @@ class TuyaIotCore(Platform):
     }
 
     def inventory_options(self, emulator, tmp_path):
-        return dict(platform=self.name, endpoint=emulator.url, access_key='fleetota-iotcore-ak')
+        return dict(platform=self.name, endpoint=emulator.url, access_key=ACCESS_KEY)
 
     def latest(self, emulator, device_id):
         """The newest verified package that fits: the SrcVersion-bound one for devices on its SrcVersion, else the newest release."""

@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The tuya_iotcore client: parsing, fit rules, pacing (its behaviour over HTTP: tests/integration/test_tuya_iotcore_client.py)."""
+"""The tuya_iotcore client: parsing, fit rules, pacing (over HTTP: tests/integration/test_tuya_iotcore_client.py and _stopping.py)."""
 
 import pytest
 
