@@ -139,3 +139,11 @@ class CancelResult:
 
     def result(self, device_id):
         return {'id': device_id, 'status': self.status, 'msg': self.msg, 'job': self.job}
+
+
+def int_or(value, default=None):
+    """C(value) as an int (vendors send numbers as numbers or as strings); C(default) when it is missing or not one."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

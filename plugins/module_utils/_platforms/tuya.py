@@ -64,7 +64,7 @@ from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     OutcomeUnknownError,
     RateLimitError,
 )
-from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult, int_or as _int
 from ansible_collections.fleetota.cloud.plugins.module_utils._pacing import RetryBudget, TokenBucket
 from ansible_collections.fleetota.cloud.plugins.module_utils._signing import tuya_sign, tuya_string_to_sign
 
@@ -139,13 +139,6 @@ class TokenCache(AccountCache):
         if not isinstance(entry, dict) or not entry.get('access_token'):
             return None
         return entry
-
-
-def _int(value, default=None):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
 
 
 def _iso_time(value):

@@ -29,7 +29,7 @@ from ansible_collections.fleetota.cloud.plugins.module_utils._errors import (
     OutcomeUnknownError,
     RateLimitError,
 )
-from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult
+from ansible_collections.fleetota.cloud.plugins.module_utils._models import Device, Firmware, Progress, StartResult, int_or as _int
 from ansible_collections.fleetota.cloud.plugins.module_utils._pacing import ActionPacer, RetryBudget
 from ansible_collections.fleetota.cloud.plugins.module_utils._signing import iotcore_signed_query
 from ansible_collections.fleetota.cloud.plugins.module_utils._versions import same_version
@@ -148,13 +148,6 @@ def items_of(body, wrapper, element):
     if isinstance(found, dict):
         return [found]
     return []
-
-
-def _int(value, default=None):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return default
 
 
 def normalize_firmware(item):
