@@ -112,9 +112,9 @@ def section(result):
             ratio(roles.get('vs_floor_without_validation')), seconds(roles.get('argument_validation_seconds'))),
     ]
     if 'unvalidated_vs_floor' in roles:
+        cells = (ratio(roles['unvalidated_vs_floor']), seconds(roles.get('unvalidated_seconds')), seconds(roles.get('validation_cost_seconds')))
         lines.append('| the same play with the validation off (`import_role`, `rolespec_validate: false`) / floor | %s | %s; '
-                     'the validation cost %s in all |' % (ratio(roles['unvalidated_vs_floor']), seconds(roles.get('unvalidated_seconds')),
-                                                           seconds(roles.get('validation_cost_seconds'))))
+                     'the validation cost %s in all |' % cells)
     lines += [
         '| re-run after success | | %s, %s hosts changed |' % (seconds(roll.get('rerun_seconds')), count(roll.get('rerun_changed_hosts'))),
         '',
