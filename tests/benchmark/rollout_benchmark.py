@@ -301,8 +301,9 @@ def benchmark(args, workdir):
         # -- the same play with that validation off: what the validation costs, all of it ----------
         # The validation's own task is not its whole cost: ansible-core holds every host's result of a task
         # (each carrying the role's argument spec) until the task ends, and the controller keeps that memory,
-        # which makes every later fork dearer. The only difference between roles: and an import_role with
-        # rolespec_validate: false is that validation, so the difference of the two runs is its whole cost.
+        # which makes every later fork dearer. Apart from where the role's vars sit (role vars there, the
+        # import's vars here, the same values), roles: and an import_role with rolespec_validate: false differ
+        # only by that validation, so the difference of the two runs is its whole cost.
         emulator.control('POST', '/reset')
         shutil.rmtree(str(client_caches), ignore_errors=True)
         unvalidated_play = write_yaml_json(workdir / 'user-import.yml', [{
