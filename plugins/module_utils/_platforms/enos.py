@@ -200,6 +200,11 @@ def _iso_ms(value):
         return None
 
 
+def _pushed(task):
+    """The task has reached the device (TASK_PUSHED)."""
+    return TASK_WORDS.status(task) in TASK_PUSHED
+
+
 def _task_order(item):
     """Oldest first: createTime, then id (a job's or a task's)."""
     return (item.get('createTime') or 0, str(item.get('jobId') or ''), str(item.get('taskId') or ''))
@@ -556,11 +561,10 @@ class EnosClient(PlatformClient):
         yielded = {}
         for device_id in device_ids:
             ours = mine.get(device_id)
-            if ours is None or str(ours.get('status')).lower() in TASK_PUSHED or not others.get(device_id):
+            if ours is None or _pushed(ours) or not others.get(device_id):
                 continue
-            ranked = sorted(others[device_id], key=lambda task: (str(task.get('status')).lower() not in TASK_PUSHED, _task_order(task)))
-            theirs = ranked[0]
-            if str(theirs.get('status')).lower() in TASK_PUSHED or _task_order(theirs) < _task_order(ours):
+            theirs = sorted(others[device_id], key=lambda task: (not _pushed(task), _task_order(task)))[0]
+            if _pushed(theirs) or _task_order(theirs) < _task_order(ours):
                 yielded[device_id] = str(theirs['jobId'])
         results = {}
         for device_id, other_job in sorted(yielded.items()):
