@@ -180,6 +180,10 @@ def benchmark(args, workdir):
         # The clients' own caches (IoT Core's device directory) live in the work directory, and are
         # emptied before the rollout and the naive play, so that each measures its own listing.
         client_caches = workdir / 'client-caches'
+
+        def upgraded_devices():
+            return [device['id'] for device in emulator.control('GET', '/devices?platform=%s' % platform) if device['upgrade_count']]
+
         env['XDG_CACHE_HOME'] = str(client_caches)
         cache_dir = workdir / 'inventory-cache'
         # A day: the re-run after a long rollout (Tuya at 10,000 devices: over an hour) must still
@@ -246,7 +250,7 @@ def benchmark(args, workdir):
             must(proc, 'the rollout')
         failed_hosts = sum(1 for line in proc.stdout.splitlines() if ' failed=' in line and ' failed=0 ' not in line)
         stats = emulator.stats()
-        upgraded = [device['id'] for device in emulator.control('GET', '/devices?platform=%s' % platform) if device['upgrade_count']]
+        upgraded = upgraded_devices()
         figures['rollout'] = {'seconds': round(rollout, 2), 'api_calls': stats['total'],
                               'api_calls_by_endpoint': by_endpoint(stats['requests'], stats.get('actions')),
                               'devices_upgraded': len(upgraded), 'failed_hosts': failed_hosts,
@@ -261,42 +265,46 @@ def benchmark(args, workdir):
         # -- the role as a user writes it: roles:, connection in play-level module_defaults ----------
         # The same fleet again (the emulator reset to its seed), no FLEETOTA_* in the environment, the
         # role under roles: (so ansible-core's own per-host argument validation runs, timed apart).
-        emulator.control('POST', '/reset')
-        shutil.rmtree(str(client_caches), ignore_errors=True)
         user_env = dict((key, value) for key, value in env.items() if not key.startswith('FLEETOTA_'))
         # Its inventory names the connection in the file, as a user's does; filled once, untimed, so that
         # both forms start from a cached inventory.
         user_inventory = write_yaml_json(workdir / 'user.fleetota.yml', dict(plugin_options, **connection_options(platform, emulator.url)))
+        role_vars = {'firmware_rollout_poll_interval': args.poll_interval, 'firmware_rollout_waves': args.waves}
+
+        def user_play(label, body):
+            """A user's play over every host, the connection in play-level module_defaults; body: its roles or tasks."""
+            return write_yaml_json(workdir / ('%s.yml' % label), [dict({
+                'name': 'Roll the newest firmware out', 'hosts': 'all', 'gather_facts': False,
+                'module_defaults': {'group/fleetota.cloud.firmware': connection_options(platform, emulator.url)}}, **body)])
+
+        def run_user_play(play, label):
+            """One run of a user's play: its process, seconds and task times, and the devices upgraded so far."""
+            times_env, times = task_times(workdir, label)
+            proc, seconds = timed(['ansible-playbook', '-i', str(user_inventory), str(play)], dict(user_env, **times_env), workdir, label)
+            return proc, seconds, breakdown(times()), upgraded_devices()
+
+        def first_user_run(play, label):
+            """A user's play on the fleet reset to its seed; exit 2 with hosts the vendor refuses, as for the playbook, but it
+            must have upgraded something."""
+            emulator.control('POST', '/reset')
+            shutil.rmtree(str(client_caches), ignore_errors=True)
+            emulator.reset_stats()
+            proc, seconds, tasks, upgraded = run_user_play(play, label)
+            if proc.returncode not in (0, 2) or (outdated and not upgraded):
+                must(subprocess.CompletedProcess(proc.args, proc.returncode or 1, proc.stdout, proc.stderr), 'the %s play' % label)
+            return seconds, tasks, upgraded
+
+        emulator.control('POST', '/reset')
         must(subprocess.run(['ansible-inventory', '-i', str(user_inventory), '--list', '--output', os.devnull], env=user_env, cwd=str(workdir),
                             capture_output=True, text=True, check=False), 'ansible-inventory of the roles: play')
-        user_play = write_yaml_json(workdir / 'user-roles.yml', [{
-            'name': 'Roll the newest firmware out', 'hosts': 'all', 'gather_facts': False,
-            'module_defaults': {'group/fleetota.cloud.firmware': connection_options(platform, emulator.url)},
-            'roles': [{'role': 'fleetota.cloud.firmware_rollout',
-                       'vars': {'firmware_rollout_poll_interval': args.poll_interval, 'firmware_rollout_waves': args.waves}}]}])
-        emulator.reset_stats()
-        times_env, user_times = task_times(workdir, 'user')
-        proc, user = timed(['ansible-playbook', '-i', str(user_inventory), str(user_play)], dict(user_env, **times_env), workdir, 'user')
-        upgraded = [device['id'] for device in emulator.control('GET', '/devices?platform=%s' % platform) if device['upgrade_count']]
-        # Exit 2 with hosts the vendor refuses, as for the playbook; but it must have upgraded something.
-        if proc.returncode not in (0, 2) or (outdated and not upgraded):
-            must(subprocess.CompletedProcess(proc.args, proc.returncode or 1, proc.stdout, proc.stderr), 'the roles: play')
-        user_tasks = breakdown(user_times())
+        roles_play = user_play('user-roles', {'roles': [{'role': 'fleetota.cloud.firmware_rollout', 'vars': role_vars}]})
+        user, user_tasks, upgraded = first_user_run(roles_play, 'user-roles')
         validation = user_tasks['per_host_tasks'].get(PER_HOST_TASKS[0], 0.0)
-        times_env, user_rerun_times = task_times(workdir, 'user-rerun')
-        rerun_proc, user_rerun = timed(['ansible-playbook', '-i', str(user_inventory), str(user_play)], dict(user_env, **times_env), workdir,
-                                       'user re-run')
+        api_calls = emulator.stats()['total']
+        rerun_proc, user_rerun, rerun_tasks, _upgraded = run_user_play(roles_play, 'user-roles-rerun')
         if rerun_proc.returncode != 2:
             must(rerun_proc, 'the roles: play re-run')
-        rerun_validation = breakdown(user_rerun_times())['per_host_tasks'].get(PER_HOST_TASKS[0], 0.0)
-        figures['user_roles_form'] = {
-            'seconds': round(user, 2), 'vs_floor': round(user / floor, 2), 'argument_validation_seconds': validation,
-            'vs_floor_without_validation': round((user - validation) / floor, 2), 'api_calls': emulator.stats()['total'],
-            'devices_upgraded': len(upgraded), 'all_outdated_upgraded': set(upgraded) == outdated, 'tasks': user_tasks,
-            'rerun_seconds': round(user_rerun, 2), 'rerun_vs_floor': round(user_rerun / floor, 2),
-            'rerun_argument_validation_seconds': rerun_validation,
-            'rerun_vs_floor_without_validation': round((user_rerun - rerun_validation) / floor, 2),
-            'rerun_changed_hosts': changed_hosts(rerun_proc)}
+        rerun_validation = rerun_tasks['per_host_tasks'].get(PER_HOST_TASKS[0], 0.0)
 
         # -- the same play with that validation off: what the validation costs, all of it ----------
         # The validation's own task is not its whole cost: ansible-core holds every host's result of a task
@@ -304,23 +312,21 @@ def benchmark(args, workdir):
         # which makes every later fork dearer. Apart from where the role's vars sit (role vars there, the
         # import's vars here, the same values), roles: and an import_role with rolespec_validate: false differ
         # only by that validation, so the difference of the two runs is its whole cost.
-        emulator.control('POST', '/reset')
-        shutil.rmtree(str(client_caches), ignore_errors=True)
-        unvalidated_play = write_yaml_json(workdir / 'user-import.yml', [{
-            'name': 'Roll the newest firmware out', 'hosts': 'all', 'gather_facts': False,
-            'module_defaults': {'group/fleetota.cloud.firmware': connection_options(platform, emulator.url)},
-            'tasks': [{'name': 'Roll out', 'ansible.builtin.import_role': {'name': 'fleetota.cloud.firmware_rollout', 'rolespec_validate': False},
-                       'vars': {'firmware_rollout_poll_interval': args.poll_interval, 'firmware_rollout_waves': args.waves}}]}])
-        times_env, unvalidated_times = task_times(workdir, 'user-import')
-        proc, unvalidated = timed(['ansible-playbook', '-i', str(user_inventory), str(unvalidated_play)], dict(user_env, **times_env), workdir,
-                                  'user play, validation off')
-        upgraded = [device['id'] for device in emulator.control('GET', '/devices?platform=%s' % platform) if device['upgrade_count']]
-        if proc.returncode not in (0, 2) or (outdated and not upgraded):
-            must(subprocess.CompletedProcess(proc.args, proc.returncode or 1, proc.stdout, proc.stderr), 'the play with the validation off')
-        figures['user_roles_form'].update({
+        import_play = user_play('user-import', {'tasks': [{
+            'name': 'Roll out', 'vars': role_vars,
+            'ansible.builtin.import_role': {'name': 'fleetota.cloud.firmware_rollout', 'rolespec_validate': False}}]})
+        unvalidated, unvalidated_tasks, unvalidated_upgraded = first_user_run(import_play, 'user-import')
+        figures['user_roles_form'] = {
+            'seconds': round(user, 2), 'vs_floor': round(user / floor, 2), 'argument_validation_seconds': validation,
+            'vs_floor_without_validation': round((user - validation) / floor, 2), 'api_calls': api_calls,
+            'devices_upgraded': len(upgraded), 'all_outdated_upgraded': set(upgraded) == outdated, 'tasks': user_tasks,
+            'rerun_seconds': round(user_rerun, 2), 'rerun_vs_floor': round(user_rerun / floor, 2),
+            'rerun_argument_validation_seconds': rerun_validation,
+            'rerun_vs_floor_without_validation': round((user_rerun - rerun_validation) / floor, 2),
+            'rerun_changed_hosts': changed_hosts(rerun_proc),
             'unvalidated_seconds': round(unvalidated, 2), 'unvalidated_vs_floor': round(unvalidated / floor, 2),
-            'unvalidated_devices_upgraded': len(upgraded), 'unvalidated_tasks': breakdown(unvalidated_times()),
-            'validation_cost_seconds': round(user - unvalidated, 2)})
+            'unvalidated_devices_upgraded': len(unvalidated_upgraded), 'unvalidated_tasks': unvalidated_tasks,
+            'validation_cost_seconds': round(user - unvalidated, 2)}
 
         # -- naive: one firmware_upgrade per host --------------------------------------------
         # Over every host of the play, as a user without the role would run it: the outdated
